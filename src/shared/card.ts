@@ -1,0 +1,84 @@
+/**
+ * The model card (`models/<id>/card.json`): the one description of a model package that
+ * training (Python), the engine, the bench and the app all read. Validated with zod.
+ */
+import { z } from 'zod';
+
+export const KnobPoint = z.tuple([z.number().min(0).max(1), z.number().int().min(1)]);
+
+export const ModelCard = z.object({
+  /** Package id, equal to its folder name under models/. */
+  id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
+  version: z.string(),
+  task: z.enum(['face', 'natural']),
+  /** Output/input scale factors the model serves; primaryScale is the one it was trained for. */
+  scales: z.array(z.number().int().min(1)).min(1),
+  primaryScale: z.number().int().min(1),
+  /** How the input must be framed: aligned 128x128 faces, or any image (tiled). */
+  framing: z.object({
+    kind: z.enum(['aligned-face', 'any']),
+    size: z.number().int().optional(),
+    template: z.string().optional(),
+  }),
+  /** Tiling of the HR canvas the denoiser runs on. H and W fed to the network must be multiples of `multiple`. */
+  tile: z.object({
+    size: z.number().int().min(8),
+    overlap: z.number().int().min(0),
+    multiple: z.number().int().min(1),
+  }),
+  /** Training noise schedule (DESIGN.md 1.1). */
+  schedule: z.object({
+    kind: z.enum(['cosine', 'linear']),
+    s: z.number().default(0.008),
+    trainSteps: z.number().int().min(1),
+  }),
+  /** How gamma = sqrt(alpha_bar) enters the network (documentation for the engine; the input is always `gamma`). */
+  gammaEmbedding: z.object({ kind: z.string(), scale: z.number() }),
+  /** ONNX input/output names. */
+  io: z.object({
+    denoiser: z.object({
+      inputs: z.tuple([z.literal('x_t'), z.literal('cond'), z.literal('gamma')]),
+      outputs: z.tuple([z.literal('eps')]),
+    }),
+    policy: z
+      .object({
+        inputs: z.array(z.string()),
+        outputs: z.array(z.string()),
+        imageSize: z.number().int(),
+        hidden: z.number().int(),
+      })
+      .optional(),
+  }),
+  /** SkipDiff settings: coarse steps, fine grid, fixed-stride calls, knob -> N mapping (piecewise linear, rounded). */
+  sampler: z.object({
+    coarseSteps: z.number().int().min(1),
+    fineSteps: z.number().int().min(1),
+    fixedStrideCalls: z.number().int().min(1),
+    knob: z.array(KnobPoint).min(2),
+  }),
+  /** Input degradation the model was trained for. */
+  degradation: z.object({ kind: z.string(), details: z.string().optional() }).passthrough(),
+  data: z.object({ sets: z.array(z.string()), licence: z.string() }).passthrough(),
+  trainedOn: z.enum(['cpu', 'gpu', 'random']),
+  training: z.record(z.string(), z.unknown()).optional(),
+  architecture: z.record(z.string(), z.unknown()).optional(),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  files: z.object({ denoiser: z.string(), policy: z.string().optional() }),
+});
+export type ModelCard = z.infer<typeof ModelCard>;
+
+/** Knob (0 = faithful, 1 = detailed) to split point N on the fine grid: piecewise linear over card points, rounded, monotone. */
+export function knobToN(card: Pick<ModelCard, 'sampler'>, knob: number): number {
+  const pts = [...card.sampler.knob].sort((a, b) => a[0] - b[0]);
+  const k = Math.min(1, Math.max(0, knob));
+  if (k <= pts[0][0]) return pts[0][1];
+  for (let i = 1; i < pts.length; i++) {
+    const [k0, n0] = pts[i - 1];
+    const [k1, n1] = pts[i];
+    if (k <= k1) {
+      const t = k1 === k0 ? 1 : (k - k0) / (k1 - k0);
+      return Math.round(n0 + t * (n1 - n0));
+    }
+  }
+  return pts[pts.length - 1][1];
+}
