@@ -1,0 +1,183 @@
+/**
+ * The one IPC contract. Main validates every argument with these schemas; preload exposes exactly
+ * these channels (typed from this file); the renderer and the browser test shim import the types.
+ * Every call answers `IpcResult<T>`: `{ ok: true, value }` or `{ ok: false, error: { code, message } }`.
+ */
+import { z } from 'zod';
+import type {
+  ImportReport,
+  Job,
+  MethodInfo,
+  ModelInfo,
+  Photo,
+  Result,
+  Settings,
+} from './types';
+
+export type ErrorCode =
+  | 'BAD_ARGS'
+  | 'NOT_FOUND'
+  | 'FORBIDDEN_PATH'
+  | 'IO'
+  | 'UNSUPPORTED'
+  | 'CONFLICT'
+  | 'INTERNAL';
+
+export interface IpcError {
+  code: ErrorCode;
+  message: string;
+}
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError };
+
+const Id = z.number().int().positive();
+const Scale = z.union([z.literal(2), z.literal(4), z.literal(8)]);
+const Fidelity = z.number().min(0).max(1);
+const Seed = z.number().int().min(0).max(2 ** 32 - 1);
+const SamplerId = z.string().regex(/^(skipdiff|csa|ddpm:\d{1,4}|ddim:\d{1,4}|fixed:\d{1,4})$/);
+const MethodId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
+const Format = z.enum(['png', 'jpeg', 'webp']);
+const PathArg = z.string().min(1).max(4096);
+
+export const RegionSchema = z.object({
+  x: z.number().int().min(0),
+  y: z.number().int().min(0),
+  w: z.number().int().min(1).max(4096),
+  h: z.number().int().min(1).max(4096),
+});
+
+export const RestoreParamsSchema = z.object({
+  scale: Scale,
+  method: MethodId,
+  sampler: SamplerId.optional(),
+  fidelity: Fidelity,
+  seed: Seed,
+  region: RegionSchema.optional(),
+  format: Format.optional(),
+});
+
+export const SettingsSchema = z.object({
+  threads: z.number().int().min(1).max(256),
+  provider: z.enum(['auto', 'cpu', 'webgpu', 'dml', 'coreml', 'cuda']),
+  defaultFidelity: Fidelity,
+  defaultScale: Scale,
+  defaultMethod: MethodId,
+  defaultSampler: SamplerId,
+  outputDir: z.string().max(4096).nullable(),
+  outputFormat: Format,
+  outputQuality: z.number().int().min(1).max(100),
+  keepMetadata: z.boolean(),
+  theme: z.enum(['system', 'light', 'dark']),
+});
+
+export const LibrarySort = z.enum(['added', 'name', 'processed']);
+
+/** Argument schemas, one per invoke channel. */
+export const channels = {
+  'library.list': z.object({
+    sort: LibrarySort.default('added'),
+    desc: z.boolean().default(true),
+    search: z.string().max(256).default(''),
+    filter: z.enum(['all', 'processed', 'unprocessed', 'missing']).default('all'),
+    offset: z.number().int().min(0).default(0),
+    limit: z.number().int().min(1).max(20000).default(500),
+  }),
+  'library.get': z.object({ id: Id }),
+  'library.import': z.object({ paths: z.array(PathArg).min(1).max(10000) }),
+  'library.remove': z.object({ ids: z.array(Id).min(1).max(20000) }),
+  'library.reveal': z.object({ id: Id }),
+  'library.setPrefs': z.object({
+    id: Id,
+    prefs: z.object({ fidelity: Fidelity.optional(), scale: Scale.optional(), method: MethodId.optional() }),
+  }),
+  'results.list': z.object({ photoId: Id }),
+  'results.get': z.object({ id: Id }),
+  'results.delete': z.object({ id: Id }),
+  'results.export': z.object({
+    id: Id,
+    path: PathArg,
+    format: Format,
+    quality: z.number().int().min(1).max(100).default(92),
+    keepMetadata: z.boolean().default(true),
+  }),
+  'jobs.enqueue': z.object({ photoIds: z.array(Id).min(1).max(20000), params: RestoreParamsSchema }),
+  'jobs.cancel': z.object({ id: Id }),
+  'jobs.cancelBatch': z.object({ batchId: z.string().min(1).max(64) }),
+  'jobs.retry': z.object({ id: Id }),
+  'jobs.list': z.object({
+    states: z.array(z.enum(['queued', 'running', 'done', 'failed', 'cancelled'])).optional(),
+    limit: z.number().int().min(1).max(10000).default(1000),
+  }),
+  'jobs.clearFinished': z.object({}),
+  'settings.get': z.object({}),
+  'settings.set': z.object({ patch: SettingsSchema.partial() }),
+  'models.list': z.object({}),
+  'methods.list': z.object({}),
+  'dialog.openPhotos': z.object({ folders: z.boolean().default(false) }),
+  'dialog.saveResult': z.object({ id: Id, format: Format }),
+} as const;
+
+export type Channel = keyof typeof channels;
+export type ChannelArgs<C extends Channel> = z.input<(typeof channels)[C]>;
+export type ParsedArgs<C extends Channel> = z.output<(typeof channels)[C]>;
+
+/** What each channel answers. */
+export interface ChannelReturns {
+  'library.list': { items: Photo[]; total: number };
+  'library.get': Photo;
+  'library.import': ImportReport;
+  'library.remove': { removed: number };
+  'library.reveal': { path: string };
+  'library.setPrefs': Photo;
+  'results.list': Result[];
+  'results.get': Result;
+  'results.delete': { deleted: number };
+  'results.export': { path: string; bytes: number };
+  'jobs.enqueue': { batchId: string; jobs: Job[] };
+  'jobs.cancel': Job;
+  'jobs.cancelBatch': { cancelled: number };
+  'jobs.retry': Job;
+  'jobs.list': Job[];
+  'jobs.clearFinished': { cleared: number };
+  'settings.get': Settings;
+  'settings.set': Settings;
+  'models.list': ModelInfo[];
+  'methods.list': MethodInfo[];
+  /** Paths the user picked (empty when cancelled); they are granted for import. */
+  'dialog.openPhotos': { paths: string[] };
+  /** Path the user picked (null when cancelled); it is granted for export. */
+  'dialog.saveResult': { path: string | null };
+}
+
+/** Events pushed from main to renderer. */
+export interface EventPayloads {
+  'job.progress': Job;
+  'job.finished': { job: Job; result: Result | null };
+  'library.changed': { reason: 'import' | 'remove' | 'result' | 'prefs' };
+  'jobs.batchFinished': { batchId: string; done: number; failed: number; cancelled: number };
+}
+export type EventName = keyof EventPayloads;
+export const eventNames: EventName[] = ['job.progress', 'job.finished', 'library.changed', 'jobs.batchFinished'];
+
+/** The prefix every invoke channel is registered under in ipcMain. */
+export const IPC_PREFIX = 'daguerre:';
+
+/** URLs of images served by the app's custom protocol (or the test server in the browser harness). */
+export type MediaKind = 'original' | 'thumb' | 'result';
+export function mediaPath(kind: MediaKind, id: number, version = 0): string {
+  return `${kind}/${id}${version ? `?v=${version}` : ''}`;
+}
+
+/** The API the preload exposes as `window.daguerre`. */
+export interface DaguerreApi {
+  invoke<C extends Channel>(channel: C, args: ChannelArgs<C>): Promise<IpcResult<ChannelReturns[C]>>;
+  on<E extends EventName>(event: E, cb: (payload: EventPayloads[E]) => void): () => void;
+  /** Absolute file paths of dropped or pasted File objects (Electron's webUtils). */
+  pathsForFiles(files: readonly object[]): string[];
+  /** Base URL for mediaPath(): 'daguerre://media/' in the app. */
+  mediaBase: string;
+  platform: string;
+}
+
+export function isChannel(x: unknown): x is Channel {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(channels, x);
+}
