@@ -36,7 +36,7 @@ export function loadNiqeParams(file: string): NiqeParams {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
   try {
-    return niqeParamsFromJson(j as never, path.basename(file, '.json'));
+    return niqeParamsFromJson(j as never, (j as { name?: string })?.name ?? path.basename(file, ".json"));
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
