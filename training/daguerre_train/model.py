@@ -46,6 +46,8 @@ PRESETS = {
     "s4-64": UNetConfig(stem=4, base=64, mults=(1, 2, 2), blocks=2, emb_dim=256, groups=8),
     "s4-48": UNetConfig(stem=4, base=48, mults=(1, 2, 2), blocks=2, emb_dim=192, groups=8),
     "s2-48": UNetConfig(stem=2, base=48, mults=(1, 2, 2), blocks=2, emb_dim=192, groups=8),
+    "s4-48b1": UNetConfig(stem=4, base=48, mults=(1, 2, 2), blocks=1, emb_dim=192, groups=8),
+    "s4-32": UNetConfig(stem=4, base=32, mults=(1, 2, 4), blocks=2, emb_dim=128, groups=8),
     "s4-64x3": UNetConfig(stem=4, base=64, mults=(1, 2, 3), blocks=2, emb_dim=256, groups=8),
 }
 

@@ -1,0 +1,266 @@
+"""The training loop (CPU on torch 1.13, GPU on torch 2.x).
+
+GPU speed-ups (see bench_throughput.py): data held on the device as uint8, degradation on the device, bf16 autocast,
+fused/foreach Adam, fused EMA (torch._foreach_*), loss accumulated on the device and read back only every
+--log-every steps (no per-step host sync), optional torch.compile, large batches.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import checkpoint as ckpt
+from .data import FaceData, PatchData
+from .degrade import degrade_batch
+from .ema import EMA
+from .model import PRESETS, Denoiser, UNetConfig, n_params
+from .schedule import alpha_bars
+
+
+def gamma_tables(kind: str, T: int, device):
+    """(g_hi, g_lo): for level k (0-based), gamma is drawn uniformly in [g_lo[k], g_hi[k]] =
+    [sqrt(ab_k), sqrt(ab_{k-1})] with ab_{-1} = 1 (SR3's continuous noise level)."""
+    ab = alpha_bars(kind, T)
+    g = np.sqrt(ab)
+    g_hi = np.concatenate([[1.0], g[:-1]])
+    return (torch.tensor(g_hi, dtype=torch.float32, device=device), torch.tensor(g, dtype=torch.float32, device=device))
+
+
+def sample_gamma(B, g_hi, g_lo, generator, device):
+    k = torch.randint(0, g_lo.numel(), (B,), generator=generator, device=device)
+    u = torch.rand(B, generator=generator, device=device)
+    return g_lo[k] + u * (g_hi[k] - g_lo[k])
+
+
+def q_sample(x0, gamma, noise):
+    g = gamma.view(-1, 1, 1, 1)
+    return g * x0 + torch.sqrt((1 - g * g).clamp_min(0)) * noise
+
+
+def loss_fn(pred, target, kind: str):
+    if kind == "l1":
+        return (pred.float() - target).abs().mean()
+    return F.mse_loss(pred.float(), target)
+
+
+def build_model(args) -> Denoiser:
+    if args.preset:
+        cfg = PRESETS[args.preset]
+    else:
+        cfg = UNetConfig(stem=args.stem, base=args.base, mults=tuple(int(m) for m in args.mults.split(",")),
+                         blocks=args.blocks, emb_dim=args.emb_dim)
+    return Denoiser(cfg)
+
+
+class Logger:
+    def __init__(self, out_dir):
+        self.f = open(os.path.join(out_dir, "metrics.jsonl"), "a")
+
+    def log(self, rec: dict, text: str):
+        print(text, flush=True)
+        self.f.write(json.dumps(rec) + "\n")
+        self.f.flush()
+
+
+@torch.no_grad()
+def val_loss(model, val_x, scale, g_values, loss_kind, device, autocast):
+    """Fixed-noise validation loss at a few gamma values (deterministic: seed 0)."""
+    model.eval()
+    gen = torch.Generator(device="cpu").manual_seed(0)
+    hr, cond = degrade_batch(val_x, scale)
+    out = {}
+    for gv in g_values:
+        noise = torch.randn(hr.shape, generator=gen).to(device)
+        gamma = torch.full((hr.shape[0],), gv, device=device)
+        with autocast():
+            pred = model(q_sample(hr, gamma, noise), cond, gamma)
+        out[f"{gv:g}"] = float(loss_fn(pred, noise, loss_kind))
+    model.train()
+    return out
+
+
+def train(args):
+    t_start = time.time()
+    torch.set_num_threads(args.threads)  # (interop threads are set to 1 by train.py before any torch work)
+    device = torch.device(args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu"))
+    cuda = device.type == "cuda"
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
+    os.makedirs(args.out, exist_ok=True)
+    ck_dir = os.path.join(args.out, "ckpt")
+    logger = Logger(args.out)
+    torch.manual_seed(args.seed)
+
+    # data
+    t0 = time.time()
+    if args.task == "face":
+        data = FaceData(args.data, device=device, limit=args.limit, size=args.patch)
+    else:
+        data = PatchData(args.data, patch=args.patch, device=device, limit=args.limit)
+    print(f"[data] {len(data)} images from {args.data} on {device} in {time.time() - t0:.1f}s", flush=True)
+    val_x = None
+    if args.val_data:
+        vd = FaceData(args.val_data, device=device, limit=args.val_n, size=args.patch) if args.task == "face" else \
+            PatchData(args.val_data, patch=args.patch, device=device, limit=args.val_n)
+        val_x = vd.x if args.task == "face" else vd.batch(args.val_n, torch.Generator().manual_seed(0))
+
+    model = build_model(args).to(device)
+    cfg = model.cfg
+    assert args.patch % cfg.multiple() == 0, f"patch {args.patch} must be a multiple of {cfg.multiple()}"
+    nparams = n_params(model)
+    ema = EMA(model, args.ema)
+    opt_kw = {}
+    if cuda and "fused" in torch.optim.AdamW.__init__.__code__.co_varnames:
+        opt_kw["fused"] = True
+    elif "foreach" in torch.optim.AdamW.__init__.__code__.co_varnames:
+        opt_kw["foreach"] = True
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.99), weight_decay=0.0, **opt_kw)
+
+    state = {"step": 0, "samples": 0, "train_seconds": 0.0, "sessions": []}
+    if args.resume and os.path.exists(os.path.join(ck_dir, "state.json")):
+        state = ckpt.load(ck_dir, model=model, ema=ema, opt=opt, map_location=device)
+        print(f"[resume] step {state['step']} samples {state['samples']}", flush=True)
+    gen = torch.Generator(device=device).manual_seed(args.seed + state["step"])
+    cpu_gen = torch.Generator().manual_seed(args.seed + 1 + state["step"])
+    g_hi, g_lo = gamma_tables(args.schedule, args.train_steps, device)
+
+    fwd = model
+    if args.compile and hasattr(torch, "compile"):
+        fwd = torch.compile(model)
+    use_bf16 = cuda and args.bf16
+    autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if use_bf16 else \
+        (lambda: torch.autocast("cpu", enabled=False))
+
+    info = {"params": nparams, "config": cfg.to_dict(), "device": str(device), "torch": torch.__version__,
+            "threads": args.threads, "batch": args.batch, "bf16": use_bf16, "compile": bool(args.compile),
+            "optimizer": f"AdamW {opt_kw}", "args": vars(args)}
+    with open(os.path.join(args.out, "run.json"), "w") as f:
+        json.dump(info, f, indent=2, default=str)
+    print(f"[model] {nparams / 1e6:.3f} M params, multiple {cfg.multiple()}, {json.dumps(cfg.to_dict())}", flush=True)
+
+    def save(reason):
+        st = dict(state)
+        st["args"] = {k: v for k, v in vars(args).items()}
+        ckpt.save(ck_dir, model=model, ema=ema, opt=opt, state=st, model_cfg=cfg.to_dict())
+        print(f"[ckpt] {reason}: step {state['step']} samples {state['samples']} -> {ck_dir}", flush=True)
+
+    deadline = t_start + args.max_minutes * 60 if args.max_minutes else None
+    last_ckpt = time.time()
+    acc = torch.zeros((), device=device)
+    acc_n = 0
+    t_log, s_log = time.time(), state["samples"]
+    session_start = time.time()
+    session_train0 = state["train_seconds"]
+    model.train()
+    stop = None
+    while stop is None:
+        step = state["step"]
+        # lr: linear warmup then constant (cosine decay optional)
+        lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+        if args.max_steps and args.cosine_decay:
+            lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.max_steps)))
+        for gp in opt.param_groups:
+            gp["lr"] = lr
+        x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
+        hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen)
+        gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
+        noise = torch.randn(hr.shape, generator=gen, device=device)
+        x_t = q_sample(hr, gamma, noise)
+        with autocast():
+            pred = fwd(x_t, cond, gamma)
+        loss = loss_fn(pred, noise, args.loss)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if args.clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        ema.update()
+        acc += loss.detach()
+        acc_n += 1
+        state["step"] += 1
+        state["samples"] += args.batch
+        now = time.time()
+        state["train_seconds"] = session_train0 + (now - session_start)
+        if state["step"] % args.log_every == 0:
+            l = float(acc) / acc_n  # the only host sync, every log_every steps
+            sps = (state["samples"] - s_log) / max(1e-9, now - t_log)
+            rec = {"step": state["step"], "samples": state["samples"], "loss": l, "samples_per_s": sps,
+                   "lr": lr, "elapsed_s": now - t_start, "time": time.strftime("%H:%M:%S", time.gmtime(now))}
+            logger.log(rec, f"[train] {rec['time']} step {state['step']:6d} samples {state['samples']:8d} "
+                            f"loss {l:.4f} {sps:6.1f} samples/s lr {lr:.2e} elapsed {(now - t_start) / 60:.1f} min")
+            acc.zero_()
+            acc_n = 0
+            t_log, s_log = time.time(), state["samples"]
+        if args.max_steps and state["step"] >= args.max_steps:
+            stop = "max-steps"
+        elif deadline and now >= deadline:
+            stop = "max-minutes"
+        elif args.ckpt_minutes and now - last_ckpt >= args.ckpt_minutes * 60:
+            if val_x is not None:
+                vl = val_loss(model, val_x, args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
+                logger.log({"step": state["step"], "samples": state["samples"], "val_loss": vl},
+                           f"[val] step {state['step']} val loss by gamma {vl}")
+            state["sessions"] = state.get("sessions", [])
+            save("periodic")
+            last_ckpt = time.time()
+            t_log, s_log = time.time(), state["samples"]
+    state.setdefault("sessions", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
+                                             "seconds": time.time() - t_start, "stop": stop,
+                                             "device": str(device), "threads": args.threads})
+    if val_x is not None:
+        vl = val_loss(model, val_x, args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
+        logger.log({"step": state["step"], "samples": state["samples"], "val_loss": vl},
+                   f"[val] step {state['step']} val loss by gamma {vl}")
+    save(f"final ({stop})")
+    print(f"[done] {stop}: {state['step']} steps, {state['samples']} samples, "
+          f"{state['train_seconds'] / 60:.1f} train-min total", flush=True)
+    return state
+
+
+def add_args(ap):
+    ap.add_argument("--task", choices=["face", "natural"], default="face")
+    ap.add_argument("--data", default="/work/shared/data/faces/train",
+                    help="image folder, or a pack from pack_data.py (.npy decoded / .npz JPEG bytes)")
+    ap.add_argument("--val-data", default="", help="folder for a fixed-noise validation loss at each checkpoint")
+    ap.add_argument("--val-n", type=int, default=16)
+    ap.add_argument("--limit", type=int, default=0, help="use only the first N images")
+    ap.add_argument("--scale", type=int, default=8)
+    ap.add_argument("--patch", type=int, default=128, help="HR size (faces: the image size; natural: patch size)")
+    ap.add_argument("--degrade", choices=["bicubic", "oldphoto"], default="bicubic")
+    ap.add_argument("--oldphoto-p", type=float, default=0.5)
+    ap.add_argument("--preset", default="s4-48", help="model preset (model.PRESETS); '' to use --stem/--base/...")
+    ap.add_argument("--stem", type=int, default=4)
+    ap.add_argument("--base", type=int, default=48)
+    ap.add_argument("--mults", default="1,2,2")
+    ap.add_argument("--blocks", type=int, default=2)
+    ap.add_argument("--emb-dim", type=int, default=192)
+    ap.add_argument("--schedule", choices=["cosine", "linear"], default="cosine")
+    ap.add_argument("--train-steps", type=int, default=1000, help="T_train levels of the training schedule")
+    ap.add_argument("--loss", choices=["l1", "l2"], default="l1")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--cosine-decay", action="store_true", help="cosine lr decay to 0 at --max-steps")
+    ap.add_argument("--clip", type=float, default=1.0)
+    ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--max-minutes", type=float, default=0, help="wall-clock limit (incl. data loading); saves and exits")
+    ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--ckpt-minutes", type=float, default=10)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--bf16", type=int, default=1, help="bf16 autocast on CUDA (ignored on CPU)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile (torch 2.x)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="training/runs/face-x8")
+    ap.add_argument("--resume", action="store_true")
+    return ap
