@@ -1,0 +1,213 @@
+/**
+ * Bicubic resampling that matches PyTorch's `F.interpolate(mode='bicubic', align_corners=False)`:
+ *
+ * - antialias = false (the conditioning upsample): Keys cubic with a = −0.75, source coordinate
+ *   src = (dst + 0.5)·in/out − 0.5 (not clamped), 4 taps at floor(src)−1 … floor(src)+2 with the
+ *   indices clamped to the border (replicate).
+ * - antialias = true (the degradation's downsample): PyTorch's PIL-style separable filter, cubic with
+ *   a = −0.5 (as PIL), support 2·scale when shrinking (2 when enlarging), centre = scale·(i + 0.5),
+ *   taps [int(centre − support + 0.5), int(centre + support + 0.5)) clipped to the image, weights
+ *   normalised to sum 1.
+ *
+ * Both are separable: a table of taps per output column and per output row (`axisTaps`), then a
+ * horizontal and a vertical pass. Tables are 1-D, so a window of a huge output can be computed
+ * without the whole output (`sampleTapsCHW`, used for the per-tile conditioning).
+ */
+import type { ImageF32 } from '../image';
+
+export interface AxisTaps {
+  outSize: number;
+  /** Taps per output position (fixed; unused taps have weight 0). */
+  n: number;
+  idx: Int32Array;
+  w: Float64Array;
+}
+
+const A_UP = -0.75;
+const A_AA = -0.5;
+
+function cubic1(x: number, A: number) {
+  return ((A + 2) * x - (A + 3)) * x * x + 1;
+}
+function cubic2(x: number, A: number) {
+  return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+}
+function aaFilter(x: number) {
+  if (x < 0) x = -x;
+  if (x < 1) return cubic1(x, A_AA);
+  if (x < 2) return cubic2(x, A_AA);
+  return 0;
+}
+
+/** Tap table for one axis, `inSize` → `outSize`. */
+export function axisTaps(inSize: number, outSize: number, antialias = false): AxisTaps {
+  if (!(inSize >= 1 && outSize >= 1)) throw new RangeError(`bad resize ${inSize} -> ${outSize}`);
+  const scale = inSize / outSize;
+  if (!antialias) {
+    const n = 4;
+    const idx = new Int32Array(outSize * n);
+    const w = new Float64Array(outSize * n);
+    for (let i = 0; i < outSize; i++) {
+      const src = scale * (i + 0.5) - 0.5;
+      const f = Math.floor(src);
+      const t = src - f;
+      const ws = [cubic2(t + 1, A_UP), cubic1(t, A_UP), cubic1(1 - t, A_UP), cubic2(2 - t, A_UP)];
+      for (let j = 0; j < 4; j++) {
+        idx[i * n + j] = Math.min(inSize - 1, Math.max(0, f - 1 + j));
+        w[i * n + j] = ws[j];
+      }
+    }
+    return { outSize, n, idx, w };
+  }
+  const support = scale >= 1 ? 2 * scale : 2;
+  const invscale = scale >= 1 ? 1 / scale : 1;
+  const n = Math.ceil(support) * 2 + 1;
+  const idx = new Int32Array(outSize * n);
+  const w = new Float64Array(outSize * n);
+  for (let i = 0; i < outSize; i++) {
+    const center = scale * (i + 0.5);
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xsize = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
+    let total = 0;
+    const ws: number[] = [];
+    for (let j = 0; j < xsize; j++) {
+      const v = aaFilter((j + xmin - center + 0.5) * invscale);
+      ws.push(v);
+      total += v;
+    }
+    for (let j = 0; j < n; j++) {
+      idx[i * n + j] = Math.min(inSize - 1, xmin + Math.min(j, Math.max(0, xsize - 1)));
+      w[i * n + j] = j < xsize ? (total !== 0 ? ws[j] / total : 0) : 0;
+    }
+  }
+  return { outSize, n, idx, w };
+}
+
+/**
+ * Resize a planar or interleaved float image. `layout` 'hwc' (channels interleaved) or 'chw' (planes).
+ * Horizontal pass first, then vertical; float64 accumulation, float32 storage.
+ */
+export function resizeFloat(
+  src: Float32Array,
+  C: number,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+  layout: 'hwc' | 'chw',
+  antialias = false,
+  out?: Float32Array,
+): Float32Array {
+  const tx = axisTaps(inW, outW, antialias);
+  const ty = axisTaps(inH, outH, antialias);
+  const dst = out ?? new Float32Array(outW * outH * C);
+  const tmp = new Float32Array(outW * inH * C);
+  // strides: element (c, y, x)
+  const sIn = layout === 'hwc' ? { c: 1, y: inW * C, x: C } : { c: inW * inH, y: inW, x: 1 };
+  const sTmp = layout === 'hwc' ? { c: 1, y: outW * C, x: C } : { c: outW * inH, y: outW, x: 1 };
+  const sOut = layout === 'hwc' ? { c: 1, y: outW * C, x: C } : { c: outW * outH, y: outW, x: 1 };
+  const { n: nx, idx: ix, w: wx } = tx;
+  for (let c = 0; c < C; c++)
+    for (let y = 0; y < inH; y++) {
+      const rowIn = c * sIn.c + y * sIn.y;
+      const rowTmp = c * sTmp.c + y * sTmp.y;
+      for (let x = 0; x < outW; x++) {
+        let acc = 0;
+        const b = x * nx;
+        for (let j = 0; j < nx; j++) acc += wx[b + j] * src[rowIn + ix[b + j] * sIn.x];
+        tmp[rowTmp + x * sTmp.x] = acc;
+      }
+    }
+  const { n: ny, idx: iy, w: wy } = ty;
+  for (let c = 0; c < C; c++)
+    for (let y = 0; y < outH; y++) {
+      const b = y * ny;
+      const rowOut = c * sOut.c + y * sOut.y;
+      for (let x = 0; x < outW; x++) {
+        let acc = 0;
+        const col = c * sTmp.c + x * sTmp.x;
+        for (let j = 0; j < ny; j++) acc += wy[b + j] * tmp[col + iy[b + j] * sTmp.y];
+        dst[rowOut + x * sOut.x] = acc;
+      }
+    }
+  return dst;
+}
+
+/** Bicubic resize of an RGB ImageF32 to w×h (PyTorch-compatible, see the file comment). Not clamped. */
+export function bicubicResize(img: ImageF32, w: number, h: number, opts: { antialias?: boolean } = {}): ImageF32 {
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 1 || h < 1) throw new RangeError(`bad target size ${w}x${h}`);
+  const data = resizeFloat(img.data, 3, img.width, img.height, w, h, 'hwc', !!opts.antialias);
+  return { width: w, height: h, data };
+}
+
+/**
+ * A window of the non-antialiased bicubic resize of an HWC image, written planar (CHW) into `out`
+ * (3 × tileH × tileW). `xs[i]`/`ys[j]` are the output coordinates (0 ≤ xs[i] < tx.outSize) of tile
+ * column i / row j, so the caller can map padded positions by reflection. Computes exactly what
+ * `resizeFloat` computes at those pixels (same separable order and float32 intermediate), then
+ * applies `a·v + b` and clamps to [lo, hi].
+ */
+export function sampleTapsCHW(
+  src: Float32Array,
+  inW: number,
+  tx: AxisTaps,
+  ty: AxisTaps,
+  xs: Int32Array,
+  ys: Int32Array,
+  out: Float32Array,
+  a = 1,
+  b = 0,
+  lo = -Infinity,
+  hi = Infinity,
+): void {
+  const tw = xs.length;
+  const th = ys.length;
+  const plane = tw * th;
+  const { n: nx, idx: ix, w: wx } = tx;
+  const { n: ny, idx: iy, w: wy } = ty;
+  const row = new Float32Array(ny * tw * 3); // horizontal pass of the ny source rows needed
+  for (let j = 0; j < th; j++) {
+    const yb = ys[j] * ny;
+    for (let k = 0; k < ny; k++) {
+      const sy = iy[yb + k];
+      const base = sy * inW * 3;
+      for (let i = 0; i < tw; i++) {
+        const xb = xs[i] * nx;
+        let r = 0;
+        let g = 0;
+        let bl = 0;
+        for (let t = 0; t < nx; t++) {
+          const wt = wx[xb + t];
+          const p = base + ix[xb + t] * 3;
+          r += wt * src[p];
+          g += wt * src[p + 1];
+          bl += wt * src[p + 2];
+        }
+        const o = (k * tw + i) * 3;
+        row[o] = r;
+        row[o + 1] = g;
+        row[o + 2] = bl;
+      }
+    }
+    for (let i = 0; i < tw; i++) {
+      let r = 0;
+      let g = 0;
+      let bl = 0;
+      for (let k = 0; k < ny; k++) {
+        const wt = wy[yb + k];
+        const o = (k * tw + i) * 3;
+        r += wt * row[o];
+        g += wt * row[o + 1];
+        bl += wt * row[o + 2];
+      }
+      const p = j * tw + i;
+      out[p] = clamp(a * Math.fround(r) + b, lo, hi);
+      out[plane + p] = clamp(a * Math.fround(g) + b, lo, hi);
+      out[2 * plane + p] = clamp(a * Math.fround(bl) + b, lo, hi);
+    }
+  }
+}
+
+function clamp(v: number, lo: number, hi: number) {
+  return v < lo ? lo : v > hi ? hi : v;
+}

@@ -1,0 +1,414 @@
+/**
+ * The diffusion engine's public API: model packages, and one restore of an image with a sampler.
+ *
+ *   discoverModels / loadModel      model packages (models.ts)
+ *   restoreDiffusion                LR image → SR image: conditioning (bicubic.ts), tiles (tiles.ts),
+ *                                   samplers (samplers.ts, plan.ts, schedule.ts), colour (color.ts)
+ *   estimateCalls, bicubicResize    helpers the app and CLI use
+ *
+ * Scales: a scale listed in card.scales runs one pass (the model is conditioned on the bicubic
+ * upsample by that scale). Otherwise, with p = card.primaryScale:
+ *   - scale = p·r (r ≥ 2): a pass at ×p, then ×r of its output by the same rules (×8 with a ×4-only
+ *     model = ×4, then ×2, where ×2 is itself ×4 followed by an antialiased ÷2; ×16 = ×4 twice);
+ *   - p = scale·r: a pass at ×p, then an antialiased bicubic ÷r (×2 with a ×4-only model);
+ *   - anything else is an error naming the scales the model serves.
+ * Each pass draws its noise from its own streams (tile index + pass number), so passes never share
+ * noise. A chained pass holds its input (the previous pass's output) as well as its own output.
+ */
+import * as ort from 'onnxruntime-node';
+import type { ModelCard } from '../../shared/card';
+import type { ImageF32 } from '../image';
+import { axisTaps, bicubicResize, resizeFloat, sampleTapsCHW } from './bicubic';
+import { colorCorrectCHW, greyTileCHW, isGrey, toGreyImage } from './color';
+import type { ModelPackage } from './models';
+import { estimateCalls, parseSampler, coarseIndicesAbove, fixedStrideLevels, splitFor, usesSplit, type SamplerSpec } from './plan';
+import { Rng } from './rng';
+import { makeLane, resetLane, policyDecider, fixedDecider, sampleCoarse, sampleCsa, sampleDdim, sampleDdpm, sampleFsr, type Lane, type SamplerCtx, type PolicyFn } from './samplers';
+import { alphaBars } from './schedule';
+import { accumulateTile, reflectIndex, tileAt, tileGrid, type TileGrid } from './tiles';
+
+export { discoverModels, loadModel, unloadModel, readCard, ModelError, type ModelPackage, type ModelListEntry, type LoadOptions } from './models';
+export { estimateCalls, parseSampler, fixedStrideLevels, coarseIndicesAbove, splitFor } from './plan';
+export { bicubicResize } from './bicubic';
+export { Rng } from './rng';
+
+export interface DiffusionProgress {
+  /**
+   * 1-based tile being worked on, over all passes. Tiles run in batches; a batch's progress is
+   * spread over its tiles, so (tile − 1 + step/steps)/tiles is always the fraction done.
+   */
+  tile: number;
+  tiles: number;
+  /** Denoiser step within `tile` (0 … steps). */
+  step: number;
+  /** Denoiser calls per tile (exact, or for skipdiff with a policy the upper bound C(N) + N). */
+  steps: number;
+}
+
+export interface DiffusionOptions {
+  scale: number;
+  /** 'skipdiff' | 'ddpm:<k>' | 'ddim:<k>' | 'csa' | 'fixed:<calls>' (fixed: <calls> fine levels after CSA). */
+  sampler: string;
+  /** Knob in [0, 1]: 0 = most faithful, 1 = most detailed; mapped to N by the card. */
+  fidelity: number;
+  seed: number;
+  /** Tiles per onnxruntime call (default 4). Results do not depend on it (per-tile noise streams). */
+  batch?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: DiffusionProgress) => void;
+  /** Low-pass chroma of the output matched to the input (default true; see color.ts). */
+  colorCorrect?: boolean;
+}
+
+export interface DiffusionInfo {
+  modelId: string;
+  modelVersion: string;
+  sampler: string;
+  knob: number;
+  /** N on the fine grid (null for ddpm:k / ddim:k). */
+  splitN: number | null;
+  seed: number;
+  /** Denoiser evaluations, summed over tiles (and passes). */
+  calls: number;
+  /** The most denoiser evaluations any one tile needed (what "calls per image" means for one tile). */
+  callsPerTile: number;
+  /** Fine levels run by at least one tile, descending (tiles may differ under a policy). */
+  fineLevelsRun: number[];
+  tiles: number;
+  provider: string;
+  grey: boolean;
+  msSampling: number;
+  /** Fine levels per tile of the first pass (all equal without a policy). */
+  fineLevelsRunPerTile: number[][];
+  /** onnxruntime denoiser runs (batched calls) and time inside them. */
+  onnxRuns: number;
+  msOnnx: number;
+  policyCalls: number;
+  passes: { scale: number; width: number; height: number; tiles: number }[];
+  /** Antialiased bicubic shrink applied after the passes (1 = none). */
+  downscale: number;
+  colorCorrect: boolean;
+}
+
+export type ScaleStep = { kind: 'sr'; scale: number } | { kind: 'down'; factor: number };
+
+/** The passes that make `scale` with this card (see the file comment). Throws a clear error. */
+export function scaleRoute(card: Pick<ModelCard, 'id' | 'scales' | 'primaryScale'>, scale: number, depth = 0): ScaleStep[] {
+  if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer: ${scale}`);
+  const p = card.primaryScale;
+  if (card.scales.includes(scale)) return [{ kind: 'sr', scale }];
+  if (depth < 4 && scale > p && scale % p === 0) return [{ kind: 'sr', scale: p }, ...scaleRoute(card, scale / p, depth + 1)];
+  if (scale < p && p % scale === 0) return [{ kind: 'sr', scale: p }, { kind: 'down', factor: p / scale }];
+  throw new Error(`model "${card.id}" serves scales ×${card.scales.join(', ×')} (primary ×${p}); ×${scale} is neither a multiple nor a divisor of ×${p}`);
+}
+
+function abortError(signal: AbortSignal): Error {
+  const e = new Error('diffusion restore cancelled');
+  e.name = 'AbortError';
+  (e as Error & { cause?: unknown }).cause = signal.reason;
+  return e;
+}
+
+interface PassResult {
+  image: ImageF32;
+  calls: number;
+  callsPerTile: number;
+  fineLevelsPerTile: number[][];
+  onnxRuns: number;
+  msOnnx: number;
+  policyCalls: number;
+}
+
+interface PassCtx {
+  model: ModelPackage;
+  spec: SamplerSpec;
+  N: number | null;
+  seed: number;
+  pass: number;
+  batch: number;
+  grey: boolean;
+  colorCorrect: boolean;
+  signal?: AbortSignal;
+  progress: (tilesBefore: number, batchTiles: number, step: number, steps: number) => void;
+  tilesBefore: number;
+  stepsPerTile: number;
+}
+
+/** Noise stream of (pass, tile): independent of batching and order. */
+const streamOf = (pass: number, tile: number) => pass * 2 ** 24 + tile;
+
+async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassResult> {
+  const { model, spec } = c;
+  const card = model.card;
+  const W = lr.width * scale;
+  const H = lr.height * scale;
+  const grid: TileGrid = tileGrid(W, H, card.tile);
+  const tw = grid.x.len;
+  const th = grid.y.len;
+  const plane = tw * th;
+  const chw = 3 * plane;
+  const out = new Float32Array(W * H * 3);
+
+  // Conditioning taps (1-D tables) and reflected coordinates per tile column/row.
+  const tx = axisTaps(lr.width, W, false);
+  const ty = axisTaps(lr.height, H, false);
+  const colIdx = grid.x.starts.map((s) => Int32Array.from({ length: tw }, (_, i) => reflectIndex(s + i, W)));
+  const rowIdx = grid.y.starts.map((s) => Int32Array.from({ length: th }, (_, j) => reflectIndex(s + j, H)));
+
+  const B = Math.max(1, Math.min(c.batch, grid.count));
+  const lanes: Lane[] = Array.from({ length: B }, () => makeLane(chw, new Rng(c.seed, 0)));
+  const conds = Array.from({ length: B }, () => new Float32Array(chw));
+  const xB = new Float32Array(B * chw);
+  const cB = new Float32Array(B * chw);
+  const gB = new Float32Array(B);
+  const [inX, inC, inG] = card.io.denoiser.inputs;
+  const outEps = card.io.denoiser.outputs[0];
+  // One set of tensors per sub-batch size, over views of the same buffers: no per-step allocation.
+  const tensors = new Map<number, Record<string, ort.Tensor>>();
+  const feedsFor = (b: number) => {
+    let f = tensors.get(b);
+    if (!f) {
+      f = {
+        [inX]: new ort.Tensor('float32', xB.subarray(0, b * chw), [b, 3, th, tw]),
+        [inC]: new ort.Tensor('float32', cB.subarray(0, b * chw), [b, 3, th, tw]),
+        [inG]: new ort.Tensor('float32', gB.subarray(0, b), [b]),
+      };
+      tensors.set(b, f);
+    }
+    return f;
+  };
+
+  let calls = 0;
+  let onnxRuns = 0;
+  let msOnnx = 0;
+  let policyCalls = 0;
+  let batchStart = 0;
+  let batchTiles = 0;
+  let batchStep = 0;
+  let lastMembers = '';
+  let active: Lane[] = [];
+  const model_ = async (members: readonly number[], ab: number) => {
+    if (c.signal?.aborted) throw abortError(c.signal);
+    const b = members.length;
+    const key = members.join(',');
+    for (let i = 0; i < b; i++) xB.set(active[members[i]].x, i * chw);
+    if (key !== lastMembers) {
+      for (let i = 0; i < b; i++) cB.set(conds[members[i]], i * chw);
+      lastMembers = key;
+    }
+    gB.fill(Math.sqrt(ab), 0, b);
+    const t0 = performance.now();
+    const res = await model.denoiser.run(feedsFor(b));
+    msOnnx += performance.now() - t0;
+    const eps = res[outEps].data as Float32Array;
+    for (let i = 0; i < b; i++) active[members[i]].eps.set(eps.subarray(i * chw, (i + 1) * chw));
+    res[outEps].dispose?.();
+    onnxRuns++;
+    calls += b;
+    batchStep = Math.max(batchStep, ...members.map((m) => active[m].calls + 1));
+    c.progress(c.tilesBefore + batchStart, batchTiles, Math.min(batchStep, c.stepsPerTile), c.stepsPerTile);
+  };
+  const ctx: SamplerCtx = { lanes: [], model: model_ };
+
+  // Level plans.
+  const kind = card.schedule.kind;
+  const s = card.schedule.s;
+  let plainLevels: number[] | null = null;
+  let coarseLevels: number[] = [];
+  let fineAB: Float64Array | null = null;
+  let startAb: number;
+  if (spec.kind === 'ddpm' || spec.kind === 'ddim') {
+    const ab = alphaBars(kind, spec.steps, s);
+    plainLevels = [...Array.from(ab).reverse(), 1];
+    startAb = plainLevels[0];
+  } else {
+    const N = c.N!;
+    const cab = alphaBars(kind, card.sampler.coarseSteps, s);
+    fineAB = alphaBars(kind, card.sampler.fineSteps, s);
+    coarseLevels = coarseIndicesAbove(card.sampler.coarseSteps, card.sampler.fineSteps, N).map((k) => cab[k]);
+    startAb = coarseLevels.length ? coarseLevels[0] : fineAB[N - 1];
+  }
+
+  // Policy (skipdiff with a policy in the package).
+  let policy: ReturnType<typeof policyDecider> | null = null;
+  if (spec.kind === 'skipdiff' && model.policy && card.io.policy) {
+    const io = card.io.policy;
+    const S = io.imageSize;
+    const sess = model.policy;
+    const pfn: PolicyFn = async (x, t, h, b) => {
+      policyCalls++;
+      const res = await sess.run({
+        [io.inputs[0]]: new ort.Tensor('float32', x.subarray(0, b * 3 * S * S), [b, 3, S, S]),
+        [io.inputs[1]]: new ort.Tensor('float32', t.subarray(0, b * 3), [b, 3]),
+        [io.inputs[2]]: new ort.Tensor('float32', h.subarray(0, b * io.hidden), [b, io.hidden]),
+      });
+      return { p: res[io.outputs[0]].data as Float32Array, hOut: res[io.outputs[2]].data as Float32Array };
+    };
+    policy = policyDecider({
+      policy: pfn,
+      imageSize: S,
+      hidden: io.hidden,
+      fineSteps: card.sampler.fineSteps,
+      N: c.N!,
+      lanes: B,
+      resize: (x0, o) => (tw === S && th === S ? o.set(x0) : resizeFloat(x0, 3, tw, th, S, S, 'chw', true, o)),
+    });
+  }
+  const fixedLevels = spec.kind === 'fixed' ? fixedStrideLevels(c.N!, spec.calls) : spec.kind === 'skipdiff' ? fixedStrideLevels(c.N!, card.sampler.fixedStrideCalls) : [];
+
+  const fineLevelsPerTile: number[][] = [];
+  let callsPerTile = 0;
+  const sigma = 2 * scale;
+  for (let b0 = 0; b0 < grid.count; b0 += B) {
+    const nb = Math.min(B, grid.count - b0);
+    active = lanes.slice(0, nb);
+    ctx.lanes = active;
+    batchStart = b0;
+    batchTiles = nb;
+    batchStep = 0;
+    lastMembers = '';
+    for (let i = 0; i < nb; i++) {
+      const t = b0 + i;
+      const { col, row } = tileAt(grid, t);
+      sampleTapsCHW(lr.data, lr.width, tx, ty, colIdx[col], rowIdx[row], conds[i], 2, -1, -1, 1);
+      resetLane(active[i], new Rng(c.seed, streamOf(c.pass, t)), startAb);
+    }
+    if (plainLevels) {
+      if (spec.kind === 'ddim') await sampleDdim(ctx, plainLevels, spec.eta);
+      else await sampleDdpm(ctx, plainLevels);
+    } else if (spec.kind === 'csa') {
+      await sampleCsa(ctx, coarseLevels, fineAB![c.N! - 1]);
+    } else {
+      await sampleCoarse(ctx, coarseLevels);
+      policy?.reset();
+      await sampleFsr(ctx, fineAB!, c.N!, policy ?? fixedDecider(fixedLevels));
+    }
+    c.progress(c.tilesBefore + b0, nb, c.stepsPerTile, c.stepsPerTile);
+    for (let i = 0; i < nb; i++) {
+      const lane = active[i];
+      const x0 = lane.x0;
+      if (c.grey) greyTileCHW(x0, plane);
+      else if (c.colorCorrect) colorCorrectCHW(x0, conds[i], tw, th, sigma);
+      accumulateTile(grid, b0 + i, x0, out);
+      fineLevelsPerTile.push(lane.fineLevels.slice());
+      callsPerTile = Math.max(callsPerTile, lane.calls);
+    }
+  }
+  for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > 1 ? 1 : out[i];
+  return { image: { width: W, height: H, data: out }, calls, callsPerTile, fineLevelsPerTile, onnxRuns, msOnnx, policyCalls };
+}
+
+/**
+ * Restore/enlarge `lr` (RGB in [0,1]) by `opts.scale` with the package's denoiser. Output size is
+ * exactly lr size × scale. Same input, options and model → byte-identical output.
+ */
+export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: DiffusionOptions): Promise<{ image: ImageF32; info: DiffusionInfo }> {
+  const t0 = performance.now();
+  const card = model.card;
+  const spec = parseSampler(opts.sampler);
+  if (!(opts.fidelity >= 0 && opts.fidelity <= 1)) throw new RangeError(`fidelity must be in [0, 1]: ${opts.fidelity}`);
+  if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > Number.MAX_SAFE_INTEGER) throw new RangeError(`seed must be a non-negative integer: ${opts.seed}`);
+  const batch = opts.batch ?? 4;
+  if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer: ${batch}`);
+  if (!(lr.width >= 1 && lr.height >= 1) || lr.data.length !== lr.width * lr.height * 3) throw new RangeError('input image must be RGB with width·height·3 values');
+  const route = scaleRoute(card, opts.scale);
+  if (opts.signal?.aborted) throw abortError(opts.signal);
+  const N = usesSplit(spec) ? splitFor(card, opts.fidelity) : null;
+  const stepsPerTile = estimateCalls(card, opts.sampler, opts.fidelity);
+  const colorCorrect = opts.colorCorrect ?? true;
+  const grey = isGrey(lr);
+
+  // Tile counts of every pass, for progress.
+  const passes: { scale: number; width: number; height: number; tiles: number }[] = [];
+  let w = lr.width;
+  let h = lr.height;
+  let downscale = 1;
+  for (const st of route) {
+    if (st.kind === 'sr') {
+      w *= st.scale;
+      h *= st.scale;
+      passes.push({ scale: st.scale, width: w, height: h, tiles: tileGrid(w, h, card.tile).count });
+    } else downscale *= st.factor;
+  }
+  const tilesTotal = passes.reduce((a, p) => a + p.tiles, 0);
+  const progress = (tileIdx0: number, nb: number, step: number, steps: number) => {
+    if (!opts.onProgress) return;
+    // Spread the batch's nb·step tile-steps over its tiles (see DiffusionProgress).
+    const done = nb * step;
+    let tile = tileIdx0 + Math.floor(done / steps) + 1;
+    let st = done % steps;
+    if (st === 0 && tile > tileIdx0 + 1) {
+      tile -= 1;
+      st = steps;
+    }
+    opts.onProgress({ tile: Math.min(tile, tilesTotal), tiles: tilesTotal, step: st, steps });
+  };
+
+  let img = grey ? toGreyImage(lr) : lr;
+  let calls = 0;
+  let callsPerTile = 0;
+  let onnxRuns = 0;
+  let msOnnx = 0;
+  let policyCalls = 0;
+  let perTile: number[][] | null = null;
+  let tilesBefore = 0;
+  let pass = 0;
+  for (const st of route) {
+    if (st.kind === 'down') {
+      const W = Math.round(img.width / st.factor);
+      const H = Math.round(img.height / st.factor);
+      img = bicubicResize(img, W, H, { antialias: true });
+      const d = img.data;
+      for (let i = 0; i < d.length; i++) d[i] = d[i] < 0 ? 0 : d[i] > 1 ? 1 : d[i];
+      continue;
+    }
+    const r = await runPass(img, st.scale, {
+      model,
+      spec,
+      N,
+      seed: opts.seed,
+      pass,
+      batch,
+      grey,
+      colorCorrect,
+      signal: opts.signal,
+      progress,
+      tilesBefore,
+      stepsPerTile,
+    });
+    tilesBefore += passes[pass].tiles;
+    pass++;
+    img = r.image;
+    calls += r.calls;
+    callsPerTile = Math.max(callsPerTile, r.callsPerTile);
+    onnxRuns += r.onnxRuns;
+    msOnnx += r.msOnnx;
+    policyCalls += r.policyCalls;
+    perTile ??= r.fineLevelsPerTile;
+  }
+  const union = new Set<number>();
+  for (const t of perTile ?? []) for (const n of t) union.add(n);
+  const info: DiffusionInfo = {
+    modelId: model.id,
+    modelVersion: card.version,
+    sampler: opts.sampler,
+    knob: opts.fidelity,
+    splitN: N,
+    seed: opts.seed,
+    calls,
+    callsPerTile,
+    fineLevelsRun: [...union].sort((a, b) => b - a),
+    tiles: tilesTotal,
+    provider: model.providers[0] ?? 'cpu',
+    grey,
+    msSampling: performance.now() - t0,
+    fineLevelsRunPerTile: perTile ?? [],
+    onnxRuns,
+    msOnnx,
+    policyCalls,
+    passes,
+    downscale,
+    colorCorrect: colorCorrect && !grey,
+  };
+  return { image: img, info };
+}
