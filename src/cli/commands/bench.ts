@@ -1,0 +1,498 @@
+/**
+ * `daguerre bench --set <folder> --scale <2|4|8> [--n <count>] [--methods <list>] [--model <id>]
+ *                 [--seed <n>] [--fidelity <f>] [--threads <n>] [--json <file>] [--plot <file.svg|png>] [--md <file>]`
+ *
+ * The quality / speed benchmark (DESIGN.md §5). Each HR image of the set is cropped to a multiple of
+ * the scale and degraded by the paper's protocol (PyTorch antialiased bicubic down, rounded to uint8);
+ * every method restores the LR; the methods are interleaved per image (and their order rotated from
+ * image to image) so machine noise hits all of them. Per method: mean and std of PSNR and SSIM (Y,
+ * border = scale), our no-reference score (NIQE with our own parameters; small-block variant for
+ * images under 192 px), LR-consistency (PSNR), denoiser calls per image, median wall ms per image
+ * (restore only: metrics excluded; one untimed warm-up per method first), output megapixels per minute.
+ *
+ * Methods: bicubic (PyTorch-matching bicubic, a = -0.75: the same upsampling the model is conditioned
+ * on), lanczos (sharp's lanczos3), ddpm:<k>, ddim:<k>, csa, fixed:<calls>, skipdiff:<knob>. A list
+ * may abbreviate: "ddpm:10,20" = ddpm:10, ddpm:20. Diffusion methods need the engine
+ * (src/engine/diffusion/index.ts) and a model; without them they are listed as unavailable.
+ */
+import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import sharp from 'sharp';
+import type { ImageF32, ImageU8 } from '../../engine/image';
+import { f32ToU8, u8ToF32 } from '../../engine/image';
+import { readImageU8 } from '../../engine/metrics/io';
+import {
+  bufToU8,
+  cropToMultiple,
+  degradeU8,
+  lrConsistency,
+  noReferenceScore,
+  psnrY,
+  resizeBicubicTorch,
+  ssimY,
+  u8ToBuf,
+} from '../../engine/metrics';
+
+export const DEFAULT_METHODS = 'bicubic,lanczos,ddpm:10,20,50,100,ddim:20,csa,fixed:10,skipdiff:0,0.25,0.5,0.75,1';
+const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp)$/i;
+
+export interface BenchOpts {
+  set: string;
+  scale: string;
+  n?: string;
+  methods?: string;
+  model?: string;
+  seed?: string;
+  fidelity?: string;
+  threads?: string;
+  modelsDir?: string;
+  json?: string;
+  plot?: string;
+  md?: string;
+  quiet?: boolean;
+}
+
+export interface MethodSummary {
+  id: string;
+  kind: 'classic' | 'diffusion';
+  available: boolean;
+  reason?: string;
+  n: number;
+  psnr: number;
+  psnrStd: number;
+  ssim: number;
+  ssimStd: number;
+  niqe: number;
+  niqeStd: number;
+  niqeVariant: string;
+  lrPsnr: number;
+  lrPsnrStd: number;
+  calls: number;
+  msMedian: number;
+  msMean: number;
+  mpixPerMin: number;
+  sampler?: string;
+  fidelity?: number;
+  splitN?: number | null;
+  perImage: { file: string; psnr: number; ssim: number; niqe: number; lrPsnr: number; calls: number; ms: number; px: number; splitN?: number | null }[];
+}
+
+export interface BenchResult {
+  set: string;
+  scale: number;
+  model: string | null;
+  modelNote?: string;
+  n: number;
+  seed: number;
+  date: string;
+  machine: { cpus: number; cpuModel: string; node: string; threads: number };
+  protocol: string;
+  methods: MethodSummary[];
+}
+
+interface Method {
+  id: string;
+  kind: 'classic' | 'diffusion';
+  sampler?: string;
+  fidelity?: number;
+}
+
+/** Expand "bicubic,ddpm:10,20,skipdiff:0,0.5" into method ids; throws on an unknown id. */
+export function parseMethods(list: string, fidelity = 0.5): Method[] {
+  const out: Method[] = [];
+  let prefix: string | null = null;
+  for (const raw of list.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let tok = raw.toLowerCase();
+    if (/^[0-9.]+$/.test(tok)) {
+      if (!prefix) throw new Error(`--methods: "${raw}" has no method before it`);
+      tok = `${prefix}:${tok}`;
+    }
+    const m = /^(ddpm|ddim|fixed|skipdiff):([0-9.]+)$/.exec(tok);
+    if (tok === 'bicubic' || tok === 'lanczos') {
+      out.push({ id: tok, kind: 'classic' });
+      prefix = null;
+    } else if (tok === 'csa') {
+      out.push({ id: tok, kind: 'diffusion', sampler: 'csa', fidelity });
+      prefix = null;
+    } else if (m) {
+      prefix = m[1];
+      const v = Number(m[2]);
+      if (m[1] === 'skipdiff') {
+        if (!(v >= 0 && v <= 1)) throw new Error(`--methods: "${raw}": the skipdiff knob must be in [0, 1]`);
+        out.push({ id: `skipdiff:${v}`, kind: 'diffusion', sampler: 'skipdiff', fidelity: v });
+      } else {
+        if (!Number.isInteger(v) || v < 1 || v > 10000) throw new Error(`--methods: "${raw}": the step/call count must be an integer from 1 to 10000`);
+        out.push({ id: `${m[1]}:${v}`, kind: 'diffusion', sampler: `${m[1]}:${v}`, fidelity });
+      }
+    } else {
+      throw new Error(`--methods: unknown method "${raw}" (bicubic, lanczos, ddpm:<k>, ddim:<k>, csa, fixed:<calls>, skipdiff:<knob>)`);
+    }
+  }
+  if (!out.length) throw new Error('--methods: empty list');
+  const seen = new Set<string>();
+  return out.filter((m) => (seen.has(m.id) ? false : (seen.add(m.id), true)));
+}
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('quality/speed benchmark: degrade HR images, restore with each method, PSNR/SSIM/NIQE/LR-PSNR/calls/time side by side')
+    .requiredOption('--set <folder>', 'folder of HR images (e.g. ../shared/data/faces/val)')
+    .requiredOption('--scale <2|4|8>', 'enlargement factor')
+    .option('--n <count>', 'use the first n images (sorted by name; default: all)')
+    .option('--methods <list>', 'comma-separated method ids', DEFAULT_METHODS)
+    .option('--model <id>', 'diffusion model id under --models-dir (default: the first model for the set’s task and scale)')
+    .option('--models-dir <dir>', 'where model packages live', 'models')
+    .option('--seed <n>', 'base seed (image i uses seed + i)', '0')
+    .option('--fidelity <f>', 'knob used by csa / fixed / ddpm / ddim (skipdiff:<knob> sets its own)', '0.5')
+    .option('--threads <n>', 'onnxruntime threads (default: all cores)')
+    .option('--json <file>', 'write the full results as JSON')
+    .option('--md <file>', 'write a Markdown table')
+    .option('--plot <file>', 'write a PSNR vs NIQE plot (.svg or .png)')
+    .option('--quiet', 'no progress on stderr')
+    .action(async (o: BenchOpts, cmd: Command) => {
+      const code = await runBenchCommand(o);
+      cmd.parent?.setOptionValue('exitCode', code);
+      if (code) process.exitCode = code;
+    });
+}
+
+export async function runBenchCommand(o: BenchOpts): Promise<number> {
+  const err = (s: string) => process.stderr.write(`daguerre bench: ${s}\n`);
+  try {
+    const res = await runBench(o, o.quiet ? () => {} : (s) => process.stderr.write(s + '\n'));
+    const md = benchMarkdown(res);
+    process.stdout.write(md + '\n');
+    if (o.json) writeOut(o.json, JSON.stringify(res, null, 1) + '\n');
+    if (o.md) writeOut(o.md, md + '\n');
+    if (o.plot) await writePlot(res, o.plot);
+    return 0;
+  } catch (e) {
+    err((e as Error).message.split('\n')[0]);
+    return (e as { usage?: boolean }).usage ? 2 : 1;
+  }
+}
+
+function writeOut(file: string, text: string) {
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  writeFileSync(file, text);
+}
+
+function usage(msg: string): Error {
+  return Object.assign(new Error(msg), { usage: true });
+}
+
+const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+const std = (a: number[]) => {
+  if (a.length < 2) return 0;
+  const m = mean(a);
+  return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1));
+};
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  const k = s.length >> 1;
+  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
+};
+
+function toRgb(img: ImageU8): ImageU8 {
+  if (img.channels === 3) return img;
+  const n = img.width * img.height;
+  const out = new Uint8Array(n * 3);
+  for (let i = 0; i < n; i++) out[i * 3] = out[i * 3 + 1] = out[i * 3 + 2] = img.data[i * img.channels];
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+async function lanczos(lr: ImageU8, w: number, h: number): Promise<ImageU8> {
+  const { data, info } = await sharp(Buffer.from(lr.data.buffer, lr.data.byteOffset, lr.data.length), {
+    raw: { width: lr.width, height: lr.height, channels: 3 },
+  })
+    .resize(w, h, { kernel: 'lanczos3', fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+function bicubic(lr: ImageU8, w: number, h: number): ImageU8 {
+  return bufToU8(resizeBicubicTorch(u8ToBuf(lr), w, h));
+}
+
+interface DiffusionApi {
+  discoverModels(dirs: string[], opts?: { threads?: number }): Promise<{ id: string; ok: boolean; error?: string; card?: { task: string; scales: number[] }; dir: string }[]>;
+  loadModel(dir: string, opts?: { threads?: number }): Promise<unknown>;
+  restoreDiffusion(
+    model: unknown,
+    lr: ImageF32,
+    o: { scale: number; sampler: string; fidelity: number; seed: number },
+  ): Promise<{ image: ImageF32; info: { calls: number; splitN?: number | null; [k: string]: unknown } }>;
+}
+
+/** The diffusion engine, or why it is unavailable. */
+async function loadDiffusion(): Promise<DiffusionApi | string> {
+  try {
+    const spec = '../../engine/diffusion/index';
+    const mod = (await import(/* @vite-ignore */ spec)) as Partial<DiffusionApi>;
+    if (typeof mod.restoreDiffusion !== 'function' || typeof mod.loadModel !== 'function' || typeof mod.discoverModels !== 'function') {
+      return 'the diffusion engine (src/engine/diffusion/index.ts) does not export discoverModels/loadModel/restoreDiffusion yet';
+    }
+    return mod as DiffusionApi;
+  } catch (e) {
+    return `the diffusion engine is not available (src/engine/diffusion/index.ts: ${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}): Promise<BenchResult> {
+  const scale = Number(o.scale);
+  if (![2, 4, 8].includes(scale)) throw usage(`--scale must be 2, 4 or 8 (got "${o.scale}")`);
+  const seed = Number(o.seed ?? 0);
+  if (!Number.isInteger(seed) || seed < 0) throw usage(`--seed must be a non-negative integer (got "${o.seed}")`);
+  const fidelity = Number(o.fidelity ?? 0.5);
+  if (!(fidelity >= 0 && fidelity <= 1)) throw usage(`--fidelity must be in [0, 1] (got "${o.fidelity}")`);
+  const threads = o.threads ? Number(o.threads) : availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw usage(`--threads must be a positive integer (got "${o.threads}")`);
+  let methods: Method[];
+  try {
+    methods = parseMethods(o.methods ?? DEFAULT_METHODS, fidelity);
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+  let files: string[];
+  try {
+    if (!statSync(o.set).isDirectory()) throw new Error('not a folder');
+    files = readdirSync(o.set).filter((f) => IMAGE_EXT.test(f)).sort();
+  } catch (e) {
+    throw new Error(`${o.set}: ${(e as Error).message.includes('ENOENT') ? 'not found' : (e as Error).message}`);
+  }
+  if (!files.length) throw new Error(`${o.set}: no images`);
+  if (o.n !== undefined) {
+    const n = Number(o.n);
+    if (!Number.isInteger(n) || n < 1) throw usage(`--n must be a positive integer (got "${o.n}")`);
+    files = files.slice(0, n);
+  }
+
+  // ---- the diffusion engine and model (only if a diffusion method is asked for)
+  const unavailable = new Map<string, string>();
+  let api: DiffusionApi | null = null;
+  let model: unknown = null;
+  let modelId: string | null = null;
+  let modelNote: string | undefined;
+  if (methods.some((m) => m.kind === 'diffusion')) {
+    const d = await loadDiffusion();
+    let reason: string | null = null;
+    if (typeof d === 'string') reason = d;
+    else {
+      const task = /face/i.test(path.resolve(o.set)) ? 'face' : 'natural';
+      const modelsDir = o.modelsDir ?? 'models';
+      const list = (await d.discoverModels([modelsDir], { threads })).filter((m) => m.id !== 'niqe');
+      const pick = o.model
+        ? list.find((m) => m.id === o.model)
+        : list.find((m) => m.ok && m.card?.task === task && m.card.scales.includes(scale));
+      if (!pick) reason = o.model ? `model "${o.model}" not found in ${modelsDir}` : `no ${task} model for ${scale}x in ${modelsDir}`;
+      else if (!pick.ok) reason = `model "${pick.id}": ${pick.error}`;
+      else if (!pick.card!.scales.includes(scale)) reason = `model "${pick.id}" does not do ${scale}x (scales ${pick.card!.scales.join(', ')})`;
+      else {
+        api = d;
+        model = await d.loadModel(pick.dir, { threads });
+        modelId = pick.id;
+        if (pick.card!.task !== task) modelNote = `model task "${pick.card!.task}" used on a set that looks like "${task}"`;
+      }
+    }
+    if (reason) {
+      modelNote = reason;
+      for (const m of methods) if (m.kind === 'diffusion') unavailable.set(m.id, reason);
+      log(`diffusion methods unavailable: ${reason}`);
+    }
+  }
+
+  const runnable = methods.filter((m) => !unavailable.has(m.id));
+  const per = new Map<string, MethodSummary['perImage']>(methods.map((m) => [m.id, []]));
+  const variants = new Set<string>();
+
+  const restore = async (m: Method, lr: ImageU8, w: number, h: number, s: number) => {
+    if (m.id === 'bicubic') return { out: bicubic(lr, w, h), calls: 0 };
+    if (m.id === 'lanczos') return { out: await lanczos(lr, w, h), calls: 0 };
+    const r = await api!.restoreDiffusion(model, u8ToF32(lr), { scale, sampler: m.sampler!, fidelity: m.fidelity!, seed: s });
+    if (r.image.width !== w || r.image.height !== h) throw new Error(`${m.id}: output ${r.image.width}x${r.image.height}, expected ${w}x${h}`);
+    return { out: f32ToU8(r.image), calls: r.info.calls, splitN: r.info.splitN ?? null };
+  };
+
+  const t0 = Date.now();
+  for (let i = 0; i < files.length; i++) {
+    const file = files[i];
+    const hr = cropToMultiple(toRgb(await readImageU8(path.join(o.set, file))), scale);
+    const lr = degradeU8(hr, scale);
+    if (i === 0) {
+      // one untimed warm-up per method (sessions, JIT, sharp)
+      for (const m of runnable) await restore(m, lr, hr.width, hr.height, seed);
+    }
+    const order = runnable.map((_, k) => runnable[(k + i) % runnable.length]);
+    for (const m of order) {
+      const ts = performance.now();
+      const r = await restore(m, lr, hr.width, hr.height, seed + i);
+      const ms = performance.now() - ts;
+      const nr = noReferenceScore(r.out);
+      variants.add(`${nr.variant} (${nr.blockSize}px blocks)`);
+      per.get(m.id)!.push({
+        file,
+        psnr: psnrY(r.out, hr, scale),
+        ssim: ssimY(r.out, hr, scale),
+        niqe: nr.score,
+        lrPsnr: lrConsistency(r.out, lr),
+        calls: r.calls,
+        ms,
+        px: r.out.width * r.out.height,
+        ...('splitN' in r ? { splitN: r.splitN } : {}),
+      });
+    }
+    log(`[${i + 1}/${files.length}] ${file} ${hr.width}x${hr.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+
+  const summaries: MethodSummary[] = methods.map((m) => {
+    const rows = per.get(m.id)!;
+    const base = { id: m.id, kind: m.kind, sampler: m.sampler, fidelity: m.kind === 'diffusion' ? m.fidelity : undefined };
+    if (unavailable.has(m.id) || !rows.length) {
+      return {
+        ...base, available: false, reason: unavailable.get(m.id) ?? 'no images', n: 0,
+        psnr: NaN, psnrStd: NaN, ssim: NaN, ssimStd: NaN, niqe: NaN, niqeStd: NaN, niqeVariant: '',
+        lrPsnr: NaN, lrPsnrStd: NaN, calls: NaN, msMedian: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
+      };
+    }
+    const col = (k: 'psnr' | 'ssim' | 'niqe' | 'lrPsnr' | 'calls' | 'ms') => rows.map((r) => r[k]);
+    const finite = (a: number[]) => a.filter((v) => Number.isFinite(v));
+    const splits = rows.map((r) => r.splitN).filter((v): v is number => typeof v === 'number');
+    const msMedian = median(col('ms'));
+    const totalMs = col('ms').reduce((a, b) => a + b, 0);
+    const totalPx = rows.reduce((a, r) => a + r.px, 0);
+    return {
+      ...base,
+      available: true,
+      n: rows.length,
+      psnr: mean(finite(col('psnr'))),
+      psnrStd: std(finite(col('psnr'))),
+      ssim: mean(col('ssim')),
+      ssimStd: std(col('ssim')),
+      niqe: mean(finite(col('niqe'))),
+      niqeStd: std(finite(col('niqe'))),
+      niqeVariant: [...variants].join(' + '),
+      lrPsnr: mean(finite(col('lrPsnr'))),
+      lrPsnrStd: std(finite(col('lrPsnr'))),
+      calls: mean(col('calls')),
+      msMedian,
+      msMean: mean(col('ms')),
+      mpixPerMin: totalMs > 0 ? totalPx / 1e6 / (totalMs / 60000) : NaN,
+      splitN: splits.length ? median(splits) : undefined,
+      perImage: rows,
+    };
+  });
+  return {
+    set: o.set,
+    scale,
+    model: modelId,
+    modelNote,
+    n: files.length,
+    seed,
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, threads },
+    protocol:
+      'HR cropped to a multiple of the scale; LR = PyTorch antialiased bicubic (a=-0.5) down, rounded to uint8; ' +
+      'PSNR/SSIM on MATLAB Y with the border shaved by the scale; NIQE = our params (models/niqe), small-block variant under 192 px; ' +
+      'LR-PSNR = PSNR(Y) of round(AA-bicubic down(output)) vs LR; ms = wall time of the restore only (median over images)',
+    methods: summaries,
+  };
+}
+
+const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : v === Infinity ? 'inf' : 'n/a');
+const pm = (v: number, s: number, d: number) => (Number.isFinite(v) ? `${f(v, d)} ± ${f(s, d)}` : 'n/a');
+
+export function benchMarkdown(r: BenchResult): string {
+  const variants = [...new Set(r.methods.filter((m) => m.available).map((m) => m.niqeVariant))].join(', ');
+  const lines = [
+    `### ${path.basename(path.resolve(r.set))} ×${r.scale}: ${r.n} images, model ${r.model ?? 'none'}, seed ${r.seed}`,
+    '',
+    `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
+    '',
+    `| method | PSNR (dB) ↑ | SSIM ↑ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | calls / image | median ms / image | output MP / min |`,
+    `|---|---|---|---|---|---|---|---|`,
+  ];
+  for (const m of r.methods) {
+    if (!m.available) {
+      lines.push(`| ${m.id} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
+      continue;
+    }
+    lines.push(
+      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.calls, 1)} | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
+    );
+  }
+  lines.push('', `Mean ± std over images. NIQE: ours (models/niqe), ${variants || 'n/a'}; lower = more natural.`);
+  const un = r.methods.filter((m) => !m.available);
+  if (un.length) lines.push('', `Unavailable: ${un.map((m) => m.id).join(', ')}: ${un[0].reason}`);
+  if (r.modelNote && !un.length) lines.push('', `Note: ${r.modelNote}`);
+  const ks = r.methods.filter((m) => m.available && m.kind === 'diffusion' && m.sampler !== 'skipdiff');
+  if (ks.some((m) => m.sampler === 'csa' || m.sampler?.startsWith('fixed'))) {
+    lines.push('', `csa / fixed use knob ${ks.find((m) => m.fidelity !== undefined)?.fidelity} for their split point.`);
+  }
+  return lines.join('\n');
+}
+
+/** vega-lite spec: PSNR (x) vs NIQE (y, lower = better), one point per method, size = median ms. */
+export function benchPlotSpec(r: BenchResult): Record<string, unknown> {
+  const values = r.methods
+    .filter((m) => m.available && Number.isFinite(m.psnr) && Number.isFinite(m.niqe))
+    .map((m) => ({
+      id: m.id,
+      family: m.kind === 'classic' ? 'classic' : m.sampler!.split(':')[0],
+      psnr: m.psnr,
+      niqe: m.niqe,
+      ms: Math.max(1, m.msMedian),
+      calls: m.calls,
+    }));
+  const title = `${path.basename(path.resolve(r.set))} ×${r.scale} (${r.n} images${r.model ? `, ${r.model}` : ''})`;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: 'better = right (PSNR) and down (NIQE); marker area = median wall ms per image' },
+    width: 560,
+    height: 380,
+    background: 'white',
+    padding: 12,
+    data: { values },
+    layer: [
+      {
+        mark: { type: 'point', filled: true, opacity: 0.75, stroke: 'black', strokeWidth: 0.5 },
+        encoding: {
+          x: { field: 'psnr', type: 'quantitative', title: 'PSNR, Y channel (dB) → higher = more faithful', scale: { zero: false, nice: true, padding: 20 } },
+          y: { field: 'niqe', type: 'quantitative', title: 'NIQE, our params (lower = more natural) ↓', scale: { zero: false, nice: true, padding: 20 } },
+          size: { field: 'ms', type: 'quantitative', title: 'median ms / image', scale: { type: 'sqrt', range: [40, 1600] } },
+          color: { field: 'family', type: 'nominal', title: 'method' },
+          shape: { field: 'family', type: 'nominal' },
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 9, dy: -7, fontSize: 11 },
+        encoding: {
+          x: { field: 'psnr', type: 'quantitative' },
+          y: { field: 'niqe', type: 'quantitative' },
+          text: { field: 'id', type: 'nominal' },
+        },
+      },
+    ],
+  };
+}
+
+export async function renderBenchPlot(r: BenchResult): Promise<string> {
+  const vl = await import('vega-lite');
+  const vega = await import('vega');
+  const spec = vl.compile(benchPlotSpec(r) as never).spec;
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  const svg = await view.toSVG();
+  view.finalize();
+  return svg;
+}
+
+export async function writePlot(r: BenchResult, file: string): Promise<void> {
+  const svg = await renderBenchPlot(r);
+  mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (/\.png$/i.test(file)) await sharp(Buffer.from(svg), { density: 144 }).png().toFile(file);
+  else if (/\.svg$/i.test(file)) writeFileSync(file, svg);
+  else throw new Error(`${file}: --plot must end in .svg or .png`);
+}

@@ -1,0 +1,20 @@
+/** `daguerre models`: the model packages found, and why a broken one is refused. */
+import type { Command } from 'commander';
+import { defaultModelDirs } from '../main/core';
+
+export function registerModelsCommand(program: Command): void {
+  program
+    .command('models')
+    .description('list model packages')
+    .option('--json', 'JSON output')
+    .action(async (o: { json?: boolean }) => {
+      const { discoverModels } = await import('../engine/diffusion/index');
+      const list = await discoverModels(defaultModelDirs());
+      if (o.json) {
+        process.stdout.write(JSON.stringify(list.map((m) => ({ id: m.id, ok: m.ok, error: m.error, dir: m.dir, task: m.card?.task, scales: m.card?.scales, trainedOn: m.card?.trainedOn })), null, 2) + '\n');
+        return;
+      }
+      if (!list.length) process.stdout.write('no model packages found (models/ is empty); classic methods bicubic and lanczos still work\n');
+      for (const m of list) process.stdout.write(m.ok ? `${m.id}  ${m.card!.task} x${m.card!.scales.join('/x')}  ${m.card!.trainedOn}-trained  ${m.dir}\n` : `${m.id}  BROKEN: ${m.error}\n`);
+    });
+}

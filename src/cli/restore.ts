@@ -1,0 +1,187 @@
+/**
+ * `daguerre restore <files or folders...>`: the same library, queue and engine host as the app.
+ * Folders are walked recursively and mirrored under the output folder; outputs that exist are
+ * skipped; every failure is one line naming the file; the exit code is 1 when any file failed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { createCore } from '../main/core';
+import { expandInputs } from '../main/library';
+import { memorySettingsStore } from '../main/settings';
+import { defaultLibraryDir } from './paths';
+import type { RestoreParams, Scale } from '../shared/types';
+import type { EncodeFormat } from '../engine/image-io';
+
+interface RestoreOpts {
+  output: string;
+  scale: string;
+  method: string;
+  sampler?: string;
+  fidelity: string;
+  seed: string;
+  format: string;
+  quality: string;
+  threads?: string;
+  json?: boolean;
+  library?: string;
+  overwrite?: boolean;
+}
+
+interface FileOutcome {
+  input: string;
+  output: string | null;
+  status: 'done' | 'skipped' | 'failed';
+  error?: string;
+  ms?: number;
+  calls?: number;
+  method?: string;
+  splitN?: number | null;
+  fineLevelsRun?: unknown;
+}
+
+/** Where each input goes: a folder argument keeps its own name and inner tree under `outDir`. */
+export function planOutputs(roots: string[], files: string[], outDir: string, scale: number, format: EncodeFormat): Map<string, string> {
+  const map = new Map<string, string>();
+  const ext = format === 'jpeg' ? '.jpg' : `.${format}`;
+  const absRoots = roots.map((r) => path.resolve(r));
+  for (const f of files) {
+    const root = absRoots.find((r) => f.startsWith(r + path.sep) && fs.statSync(r).isDirectory());
+    const rel = root ? path.join(path.basename(root), path.relative(root, f)) : path.basename(f);
+    const base = rel.slice(0, rel.length - path.extname(rel).length);
+    map.set(f, path.join(outDir, `${base}_x${scale}${ext}`));
+  }
+  return map;
+}
+
+function parseNum(v: string, name: string, min: number, max: number, int = false): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) throw new Error(`--${name} must be ${int ? 'an integer' : 'a number'} from ${min} to ${max} (got "${v}")`);
+  return n;
+}
+
+export function registerRestoreCommand(program: Command): void {
+  program
+    .command('restore')
+    .description('restore and enlarge photos (files or folders, recursive)')
+    .argument('<inputs...>', 'image files or folders')
+    .option('-o, --output <dir>', 'output folder (folder inputs are mirrored inside it)', 'restored')
+    .option('-s, --scale <n>', 'enlargement: 2, 4 or 8', '4')
+    .option('-m, --method <id>', 'auto | bicubic | lanczos | a model id (see `daguerre models`)', 'auto')
+    .option('--sampler <id>', 'skipdiff | ddpm:<k> | ddim:<k> | csa | fixed:<calls>', 'skipdiff')
+    .option('-f, --fidelity <0..1>', '0 = most faithful, 1 = most detailed', '0.5')
+    .option('--seed <n>', 'random seed (same seed, same output)', '0')
+    .option('--format <fmt>', 'png | jpeg | webp', 'png')
+    .option('--quality <1..100>', 'JPEG/WebP quality', '92')
+    .option('--threads <n>', 'CPU threads for the engine')
+    .option('--library <dir>', 'library folder (default: the app’s)')
+    .option('--overwrite', 'redo files whose output exists (default: skip them)')
+    .option('--json', 'print a JSON summary on stdout')
+    .action(async (inputs: string[], o: RestoreOpts, cmd: Command) => {
+      const code = await runRestoreCommand(inputs, o);
+      cmd.parent!.setOptionValue('exitCode', code);
+    });
+}
+
+export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promise<number> {
+  const log = (s: string) => process.stderr.write(s + '\n');
+  let scale: Scale, fidelity: number, seed: number, quality: number;
+  try {
+    const s = parseNum(o.scale, 'scale', 2, 8, true);
+    if (![2, 4, 8].includes(s)) throw new Error(`--scale must be 2, 4 or 8 (got "${o.scale}")`);
+    scale = s as Scale;
+    fidelity = parseNum(o.fidelity, 'fidelity', 0, 1);
+    seed = parseNum(o.seed, 'seed', 0, 2 ** 32 - 1, true);
+    quality = parseNum(o.quality, 'quality', 1, 100, true);
+    if (!['png', 'jpeg', 'webp'].includes(o.format)) throw new Error(`--format must be png, jpeg or webp (got "${o.format}")`);
+  } catch (e) {
+    log(`daguerre: ${(e as Error).message}`);
+    return 2;
+  }
+  const format = o.format as EncodeFormat;
+  const outDir = path.resolve(o.output);
+  const { files, failed: missing } = await expandInputs(inputs);
+  const plan = planOutputs(inputs, files, outDir, scale, format);
+  const outcomes: FileOutcome[] = missing.map((m) => ({ input: m.path, output: null, status: 'failed', error: m.error }));
+  for (const m of missing) log(`error: ${m.error}`);
+
+  const settings = memorySettingsStore({ outputQuality: quality, ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
+  const core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: inputs.map((i) => path.resolve(i)), startQueue: false });
+  const t0 = Date.now();
+  try {
+    const todo: string[] = [];
+    for (const f of files) {
+      const out = plan.get(f)!;
+      if (path.resolve(out) === path.resolve(f)) {
+        outcomes.push({ input: f, output: null, status: 'failed', error: `${f}: output would replace the input; choose another --output` });
+        continue;
+      }
+      if (!o.overwrite && fs.existsSync(out)) {
+        outcomes.push({ input: f, output: out, status: 'skipped' });
+        continue;
+      }
+      todo.push(f);
+    }
+    const skipped = outcomes.filter((x) => x.status === 'skipped').length;
+    if (skipped && !o.json) log(`${skipped} file(s) already done, skipped (use --overwrite to redo)`);
+
+    const report = todo.length ? await core.library.import(todo) : { imported: [], duplicates: [], failed: [] };
+    const idFor = new Map<string, number>();
+    for (const p of report.imported) idFor.set(p.path, p.id);
+    for (const d of report.duplicates) idFor.set(d.path, d.existingId);
+    for (const f of report.failed) {
+      outcomes.push({ input: f.path, output: null, status: 'failed', error: f.error });
+      log(`error: ${f.error}`);
+    }
+    const params: RestoreParams = { scale, method: o.method, sampler: o.sampler, fidelity, seed, format };
+    const byJob = new Map<number, string>();
+    const ordered = todo.filter((f) => idFor.has(f));
+    const bar = !o.json && process.stderr.isTTY ? new (await import('cli-progress')).SingleBar({ format: ' {bar} {percentage}% | {value}/{total} | {file} {detail} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false }, (await import('cli-progress')).Presets.shades_classic) : null;
+    if (ordered.length) {
+      // One job per input file, so a photo imported twice (same content) still gets both outputs.
+      for (const f of ordered) {
+        const { jobs } = core.queue.enqueue([idFor.get(f)!], params, { batchId: 'cli', outputPath: () => plan.get(f)! });
+        byJob.set(jobs[0].id, f);
+      }
+      bar?.start(ordered.length, 0, { file: '', detail: '' });
+      let finished = 0;
+      core.queue.on('progress', (j) => {
+        const f = byJob.get(j.id);
+        if (!f || !bar) return;
+        const p = j.progress;
+        const detail = p.tile ? `tile ${p.tile.i}/${p.tile.n}${p.step ? ` step ${p.step.k}/${p.step.K}` : ''}` : (p.message ?? '');
+        bar.update(finished + Math.min(0.999, p.fraction), { file: path.basename(f), detail });
+      });
+      core.queue.on('finished', (j, r) => {
+        const f = byJob.get(j.id);
+        if (!f) return;
+        finished++;
+        bar?.update(finished, { file: path.basename(f), detail: j.state });
+        if (j.state === 'done' && r) {
+          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun });
+          if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
+        } else {
+          const err = j.error ?? j.state;
+          outcomes.push({ input: f, output: null, status: 'failed', error: err.includes(f) ? err : `${f}: ${err.replace(/^[^:]*: /, '')}` });
+          if (bar) bar.stop();
+          log(`error: ${outcomes[outcomes.length - 1].error}`);
+          if (bar) bar.start(ordered.length, finished, { file: '', detail: '' });
+        }
+      });
+      core.queue.start();
+      await core.queue.idle(24 * 3600_000);
+      bar?.stop();
+    }
+  } finally {
+    await core.close();
+  }
+  const done = outcomes.filter((x) => x.status === 'done').length;
+  const failed = outcomes.filter((x) => x.status === 'failed').length;
+  const skipped = outcomes.filter((x) => x.status === 'skipped').length;
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ output: outDir, scale, method: o.method, sampler: o.sampler, fidelity, seed, done, skipped, failed, ms: Date.now() - t0, files: outcomes }, null, 2) + '\n');
+  } else {
+    log(`${done} done, ${skipped} skipped, ${failed} failed → ${outDir}`);
+  }
+  return failed ? 1 : 0;
+}

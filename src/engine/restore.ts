@@ -1,0 +1,214 @@
+/**
+ * One restoration, start to end: decode → (classic resample | diffusion) → encode. Runs inside the
+ * engine host (off the main thread); the CLI and tests can also call it directly.
+ */
+import sharp from 'sharp';
+import * as path from 'node:path';
+import * as os from 'node:os';
+import { decodeImage, encodeImage, type EncodeFormat } from './image-io';
+import { CancelledError, InputError } from './errors';
+import type { ImageU8 } from './image';
+import { f32ToU8, u8ToF32 } from './image';
+import type { Region, RestoreParams } from '../shared/types';
+
+export interface RestoreRequest {
+  input: string;
+  output: string;
+  params: RestoreParams;
+  format: EncodeFormat;
+  quality?: number;
+  keepMetadata?: boolean;
+  /** Folders searched for model packages. */
+  modelDirs: string[];
+  threads?: number;
+}
+
+export interface RestoreProgress {
+  fraction: number;
+  tile?: { i: number; n: number };
+  step?: { k: number; K: number };
+  message?: string;
+}
+
+export interface RestoreOutcome {
+  outputPath: string;
+  width: number;
+  height: number;
+  method: string;
+  modelId: string | null;
+  modelVersion: string | null;
+  scale: number;
+  knob: number | null;
+  splitN: number | null;
+  seed: number | null;
+  calls: number;
+  durationMs: number;
+  metrics: Record<string, number>;
+  info: Record<string, unknown>;
+}
+
+export interface RestoreContext {
+  signal?: AbortSignal;
+  onProgress?: (p: RestoreProgress) => void;
+}
+
+export const CLASSIC_METHODS = ['bicubic', 'lanczos'] as const;
+
+function cropU8(img: ImageU8, r: Region): ImageU8 {
+  const x = Math.min(r.x, img.width - 1);
+  const y = Math.min(r.y, img.height - 1);
+  const w = Math.min(r.w, img.width - x);
+  const h = Math.min(r.h, img.height - y);
+  const out = new Uint8Array(w * h * img.channels);
+  for (let j = 0; j < h; j++) {
+    const src = ((y + j) * img.width + x) * img.channels;
+    out.set(img.data.subarray(src, src + w * img.channels), j * w * img.channels);
+  }
+  return { width: w, height: h, channels: img.channels, data: out };
+}
+
+/** Classic resampling with sharp (libvips): 'cubic' is Catmull-Rom-like bicubic, 'lanczos3' Lanczos. */
+export async function resampleU8(img: ImageU8, w: number, h: number, method: 'bicubic' | 'lanczos'): Promise<ImageU8> {
+  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 },
+    limitInputPixels: false,
+  })
+    .resize(w, h, { kernel: method === 'bicubic' ? 'cubic' : 'lanczos3', fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+type DiffusionModule = typeof import('./diffusion/index');
+let diffusionModule: Promise<DiffusionModule> | null = null;
+function loadDiffusion(): Promise<DiffusionModule> {
+  diffusionModule ??= import('./diffusion/index');
+  return diffusionModule;
+}
+
+/** Optional metrics module (LR-consistency, no-reference score). */
+type MetricsModule = typeof import('./result-metrics');
+let metricsModule: Promise<MetricsModule | null> | null = null;
+function loadMetrics(): Promise<MetricsModule | null> {
+  metricsModule ??= import('./result-metrics').catch(() => null);
+  return metricsModule;
+}
+
+const modelCache = new Map<string, Promise<unknown>>();
+
+export async function resolveModelDir(id: string, modelDirs: string[]): Promise<string> {
+  const { discoverModels } = await loadDiffusion();
+  const list = await discoverModels(modelDirs);
+  const hit = list.find((m) => m.id === id);
+  if (!hit) throw new InputError('UNSUPPORTED', id, `unknown method or model "${id}"`);
+  if (!hit.ok) throw new InputError('UNSUPPORTED', id, `model "${id}" is broken: ${hit.error}`);
+  return hit.dir;
+}
+
+/** 'auto' picks the natural model for the scale when one exists, else Lanczos. */
+export async function resolveMethod(method: string, scale: number, modelDirs: string[]): Promise<string> {
+  if (method !== 'auto') return method;
+  try {
+    const { discoverModels } = await loadDiffusion();
+    const list = await discoverModels(modelDirs);
+    const natural = list.find((m) => m.ok && m.card?.task === 'natural' && m.card.scales.includes(scale));
+    return natural ? natural.id : 'lanczos';
+  } catch {
+    return 'lanczos';
+  }
+}
+
+export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}): Promise<RestoreOutcome> {
+  const t0 = performance.now();
+  const { params } = req;
+  const check = () => {
+    if (ctx.signal?.aborted) throw new CancelledError();
+  };
+  ctx.onProgress?.({ fraction: 0, message: 'decoding' });
+  const { meta, rgb: full, alpha: fullAlpha } = await decodeImage(req.input);
+  check();
+  const rgb = params.region ? cropU8(full, params.region) : full;
+  const alpha = fullAlpha && params.region ? cropU8(fullAlpha, params.region) : fullAlpha;
+  const scale = params.scale;
+  const W = rgb.width * scale;
+  const H = rgb.height * scale;
+  const method = await resolveMethod(params.method, scale, req.modelDirs);
+  let out: ImageU8;
+  let modelId: string | null = null;
+  let modelVersion: string | null = null;
+  let knob: number | null = null;
+  let splitN: number | null = null;
+  let seed: number | null = null;
+  let calls = 0;
+  const info: Record<string, unknown> = { requestedMethod: params.method, input: { width: rgb.width, height: rgb.height }, region: params.region ?? null };
+  if (method === 'bicubic' || method === 'lanczos') {
+    out = await resampleU8(rgb, W, H, method);
+    info.provider = 'cpu';
+  } else {
+    const diff = await loadDiffusion();
+    const dir = await resolveModelDir(method, req.modelDirs);
+    const key = `${dir}|${req.threads ?? 0}`;
+    if (!modelCache.has(key)) modelCache.set(key, diff.loadModel(dir, { threads: req.threads }));
+    const model = (await modelCache.get(key)) as Awaited<ReturnType<DiffusionModule['loadModel']>>;
+    check();
+    const r = await diff.restoreDiffusion(model, u8ToF32(rgb), {
+      scale,
+      sampler: params.sampler ?? 'skipdiff',
+      fidelity: params.fidelity,
+      seed: params.seed,
+      signal: ctx.signal,
+      onProgress: (p) =>
+        ctx.onProgress?.({
+          fraction: Math.min(0.99, ((p.tile - 1) + p.step / Math.max(1, p.steps)) / Math.max(1, p.tiles)),
+          tile: { i: p.tile, n: p.tiles },
+          step: { k: p.step, K: p.steps },
+        }),
+    });
+    out = f32ToU8(r.image);
+    modelId = r.info.modelId;
+    modelVersion = r.info.modelVersion;
+    knob = r.info.knob;
+    splitN = r.info.splitN;
+    seed = r.info.seed;
+    calls = r.info.calls;
+    Object.assign(info, r.info);
+  }
+  check();
+  const outAlpha = alpha ? await resampleU8(alpha, W, H, 'lanczos') : null;
+  ctx.onProgress?.({ fraction: 0.99, message: 'encoding' });
+  await encodeImage(out, outAlpha, meta, req.output, { format: req.format, quality: req.quality, keepMetadata: req.keepMetadata });
+  const metrics: Record<string, number> = {};
+  const m = await loadMetrics();
+  if (m) {
+    try {
+      Object.assign(metrics, await m.resultMetrics(out, rgb));
+    } catch {
+      /* metrics are best-effort; the result stands without them */
+    }
+  }
+  return {
+    outputPath: req.output,
+    width: W,
+    height: H,
+    method,
+    modelId,
+    modelVersion,
+    scale,
+    knob,
+    splitN,
+    seed,
+    calls,
+    durationMs: Math.round(performance.now() - t0),
+    metrics,
+    info,
+  };
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+}
+
+export function outputNameFor(input: string, scale: number, method: string, format: EncodeFormat): string {
+  const base = path.basename(input, path.extname(input));
+  return `${base}_x${scale}_${method}${format === 'jpeg' ? '.jpg' : `.${format}`}`;
+}

@@ -1,0 +1,101 @@
+/**
+ * The library database: better-sqlite3, WAL, versioned migrations (numbered SQL, applied in order
+ * inside a transaction, recorded in PRAGMA user_version).
+ */
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type DB = Database.Database;
+
+export const MIGRATIONS: string[] = [
+  /* 1 */ `
+  CREATE TABLE photos (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    format TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    exif TEXT,
+    added_at TEXT NOT NULL,
+    prefs TEXT,
+    missing INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX photos_hash ON photos(hash);
+  CREATE INDEX photos_added ON photos(added_at);
+  CREATE INDEX photos_name ON photos(name COLLATE NOCASE);
+
+  CREATE TABLE results (
+    id INTEGER PRIMARY KEY,
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    job_id INTEGER UNIQUE,
+    kind TEXT NOT NULL,
+    method TEXT NOT NULL,
+    model_id TEXT,
+    model_version TEXT,
+    scale INTEGER NOT NULL,
+    knob REAL,
+    split_n INTEGER,
+    seed INTEGER,
+    calls INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER NOT NULL,
+    output_path TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    info TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX results_photo ON results(photo_id, kind);
+
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued','running','done','failed','cancelled')),
+    photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+    batch_id TEXT,
+    params TEXT NOT NULL,
+    output_path TEXT,
+    progress TEXT NOT NULL DEFAULT '{"fraction":0}',
+    error TEXT,
+    result_id INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    finished_at TEXT
+  );
+  CREATE INDEX jobs_state ON jobs(state, id);
+  CREATE INDEX jobs_batch ON jobs(batch_id);
+  `,
+];
+
+export function openDatabase(file: string): DB {
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const nativeBinding = process.env.DAGUERRE_SQLITE_BINDING || undefined;
+  const db = new Database(file, nativeBinding ? { nativeBinding } : {});
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: DB): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`library database is version ${current}, newer than this app (${MIGRATIONS.length}); update Daguerre`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+  return MIGRATIONS.length;
+}
+
+export const nowIso = (): string => new Date().toISOString();

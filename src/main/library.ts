@@ -1,0 +1,330 @@
+/**
+ * The photo library: photos imported by reference (originals are never written), duplicates found
+ * by content hash, thumbnails and outputs kept in the library folder, results recorded per photo.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { DB } from './db';
+import { nowIso } from './db';
+import { IMAGE_EXTENSIONS, makeThumbnail, probeImage } from '../engine/image-io';
+import { InputError, oneLine } from '../engine/errors';
+import type { ImportReport, Photo, Result, Scale } from '../shared/types';
+
+interface PhotoRow {
+  id: number;
+  path: string;
+  name: string;
+  hash: string;
+  size: number;
+  format: string;
+  width: number;
+  height: number;
+  exif: string | null;
+  added_at: string;
+  prefs: string | null;
+  missing: number;
+  result_count: number;
+  last_result_at: string | null;
+}
+
+interface ResultRow {
+  id: number;
+  photo_id: number;
+  job_id: number | null;
+  kind: string;
+  method: string;
+  model_id: string | null;
+  model_version: string | null;
+  scale: number;
+  knob: number | null;
+  split_n: number | null;
+  seed: number | null;
+  calls: number;
+  duration_ms: number;
+  output_path: string;
+  width: number;
+  height: number;
+  metrics: string;
+  info: string;
+  created_at: string;
+}
+
+export interface ListQuery {
+  sort: 'added' | 'name' | 'processed';
+  desc: boolean;
+  search: string;
+  filter: 'all' | 'processed' | 'unprocessed' | 'missing';
+  offset: number;
+  limit: number;
+}
+
+export interface NewResult {
+  photoId: number;
+  jobId: number | null;
+  kind: 'restore' | 'preview';
+  method: string;
+  modelId: string | null;
+  modelVersion: string | null;
+  scale: number;
+  knob: number | null;
+  splitN: number | null;
+  seed: number | null;
+  calls: number;
+  durationMs: number;
+  outputPath: string;
+  width: number;
+  height: number;
+  metrics: Record<string, number>;
+  info: Record<string, unknown>;
+}
+
+const PHOTO_COLS = `p.*,
+  (SELECT COUNT(*) FROM results r WHERE r.photo_id = p.id AND r.kind = 'restore') AS result_count,
+  (SELECT MAX(created_at) FROM results r WHERE r.photo_id = p.id AND r.kind = 'restore') AS last_result_at`;
+
+function toPhoto(r: PhotoRow): Photo {
+  return {
+    id: r.id,
+    path: r.path,
+    name: r.name,
+    hash: r.hash,
+    size: r.size,
+    format: r.format,
+    width: r.width,
+    height: r.height,
+    exif: r.exif ? JSON.parse(r.exif) : null,
+    addedAt: r.added_at,
+    resultCount: r.result_count ?? 0,
+    lastResultAt: r.last_result_at ?? null,
+    prefs: r.prefs ? JSON.parse(r.prefs) : null,
+    missing: !!r.missing,
+  };
+}
+
+function toResult(r: ResultRow): Result {
+  return {
+    id: r.id,
+    photoId: r.photo_id,
+    kind: r.kind as Result['kind'],
+    method: r.method,
+    modelId: r.model_id,
+    modelVersion: r.model_version,
+    scale: r.scale,
+    knob: r.knob,
+    splitN: r.split_n,
+    seed: r.seed,
+    calls: r.calls,
+    durationMs: r.duration_ms,
+    outputPath: r.output_path,
+    width: r.width,
+    height: r.height,
+    metrics: JSON.parse(r.metrics),
+    info: JSON.parse(r.info),
+    createdAt: r.created_at,
+  };
+}
+
+export async function hashFile(file: string): Promise<string> {
+  const h = createHash('sha256');
+  await new Promise<void>((resolve, reject) => {
+    fs.createReadStream(file)
+      .on('data', (c) => h.update(c))
+      .on('end', () => resolve())
+      .on('error', reject);
+  });
+  return h.digest('hex');
+}
+
+/** Expands folders recursively into image files (sorted, hidden entries skipped). */
+export async function expandInputs(paths: string[]): Promise<{ files: string[]; failed: { path: string; error: string }[] }> {
+  const files: string[] = [];
+  const failed: { path: string; error: string }[] = [];
+  async function walk(p: string, explicit: boolean): Promise<void> {
+    let st: fs.Stats;
+    try {
+      st = await fsp.stat(p);
+    } catch {
+      failed.push({ path: p, error: `${p}: file not found` });
+      return;
+    }
+    if (st.isDirectory()) {
+      const entries = (await fsp.readdir(p)).filter((e) => !e.startsWith('.')).sort();
+      for (const e of entries) await walk(path.join(p, e), false);
+    } else if (st.isFile()) {
+      if (explicit || IMAGE_EXTENSIONS.has(path.extname(p).toLowerCase())) files.push(p);
+    }
+  }
+  for (const p of paths) await walk(path.resolve(p), true);
+  return { files, failed };
+}
+
+export class Library {
+  readonly thumbsDir: string;
+  readonly resultsDir: string;
+  constructor(
+    readonly db: DB,
+    readonly dataDir: string,
+  ) {
+    this.thumbsDir = path.join(dataDir, 'thumbs');
+    this.resultsDir = path.join(dataDir, 'results');
+    fs.mkdirSync(this.thumbsDir, { recursive: true });
+    fs.mkdirSync(this.resultsDir, { recursive: true });
+  }
+
+  thumbPath(id: number): string {
+    return path.join(this.thumbsDir, `${id}.webp`);
+  }
+
+  list(q: ListQuery): { items: Photo[]; total: number } {
+    const where: string[] = [];
+    const args: Record<string, unknown> = {};
+    if (q.search.trim()) {
+      where.push(`p.name LIKE @search ESCAPE '\\'`);
+      args.search = `%${q.search.trim().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    if (q.filter === 'processed') where.push(`EXISTS (SELECT 1 FROM results r WHERE r.photo_id = p.id AND r.kind = 'restore')`);
+    if (q.filter === 'unprocessed') where.push(`NOT EXISTS (SELECT 1 FROM results r WHERE r.photo_id = p.id AND r.kind = 'restore')`);
+    if (q.filter === 'missing') where.push(`p.missing = 1`);
+    const w = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const dir = q.desc ? 'DESC' : 'ASC';
+    const order =
+      q.sort === 'name' ? `p.name COLLATE NOCASE ${dir}, p.id ${dir}` : q.sort === 'processed' ? `last_result_at ${dir} NULLS LAST, p.id ${dir}` : `p.added_at ${dir}, p.id ${dir}`;
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM photos p ${w}`).get(args) as { n: number }).n;
+    const rows = this.db.prepare(`SELECT ${PHOTO_COLS} FROM photos p ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all({ ...args, limit: q.limit, offset: q.offset }) as PhotoRow[];
+    return { items: rows.map(toPhoto), total };
+  }
+
+  get(id: number): Photo | null {
+    const row = this.db.prepare(`SELECT ${PHOTO_COLS} FROM photos p WHERE p.id = ?`).get(id) as PhotoRow | undefined;
+    return row ? toPhoto(row) : null;
+  }
+
+  byPath(p: string): Photo | null {
+    const row = this.db.prepare(`SELECT ${PHOTO_COLS} FROM photos p WHERE p.path = ?`).get(p) as PhotoRow | undefined;
+    return row ? toPhoto(row) : null;
+  }
+
+  /**
+   * Imports files (folders are expanded). Each file is probed, hashed and thumbnailed; a failure
+   * names the file and the reason and the rest goes on. Same content twice is a duplicate.
+   */
+  async import(paths: string[], onProgress?: (i: number, n: number) => void): Promise<ImportReport> {
+    const report: ImportReport = { imported: [], duplicates: [], failed: [] };
+    const { files, failed } = await expandInputs(paths);
+    report.failed.push(...failed);
+    const insert = this.db.prepare(
+      `INSERT INTO photos (path, name, hash, size, format, width, height, exif, added_at) VALUES (@path, @name, @hash, @size, @format, @width, @height, @exif, @added_at)`,
+    );
+    for (let i = 0; i < files.length; i++) {
+      const file = files[i];
+      onProgress?.(i, files.length);
+      try {
+        const existingPath = this.byPath(file);
+        if (existingPath) {
+          report.duplicates.push({ path: file, existingId: existingPath.id });
+          continue;
+        }
+        const meta = await probeImage(file);
+        const hash = await hashFile(file);
+        const dup = this.db.prepare(`SELECT id FROM photos WHERE hash = ?`).get(hash) as { id: number } | undefined;
+        if (dup) {
+          report.duplicates.push({ path: file, existingId: dup.id });
+          continue;
+        }
+        // Decode fully once (thumbnail) so truncated files are caught at import.
+        const tmpThumb = path.join(this.thumbsDir, `.import-${process.pid}-${i}.webp`);
+        await makeThumbnail(file, tmpThumb);
+        const exif = { ...meta.exif, orientation: meta.orientation, hasIcc: !!meta.icc };
+        const info = insert.run({
+          path: file,
+          name: path.basename(file),
+          hash,
+          size: meta.bytes,
+          format: meta.format,
+          width: meta.width,
+          height: meta.height,
+          exif: JSON.stringify(exif),
+          added_at: nowIso(),
+        });
+        const id = Number(info.lastInsertRowid);
+        await fsp.rename(tmpThumb, this.thumbPath(id));
+        report.imported.push(this.get(id)!);
+      } catch (e) {
+        report.failed.push({ path: file, error: e instanceof InputError ? e.message : `${file}: ${oneLine(e)}` });
+      }
+    }
+    onProgress?.(files.length, files.length);
+    return report;
+  }
+
+  /** Removes photos from the library, with their thumbnails, results and outputs; originals are untouched. */
+  async remove(ids: number[]): Promise<number> {
+    let removed = 0;
+    for (const id of ids) {
+      const photo = this.get(id);
+      if (!photo) continue;
+      const outputs = this.db.prepare(`SELECT output_path FROM results WHERE photo_id = ?`).all(id) as { output_path: string }[];
+      this.db.prepare(`DELETE FROM photos WHERE id = ?`).run(id);
+      removed++;
+      await fsp.rm(this.thumbPath(id), { force: true });
+      for (const o of outputs) if (this.ownsFile(o.output_path)) await fsp.rm(o.output_path, { force: true });
+      await fsp.rm(path.join(this.resultsDir, String(id)), { recursive: true, force: true });
+    }
+    return removed;
+  }
+
+  setPrefs(id: number, prefs: { fidelity?: number; scale?: Scale; method?: string }): Photo | null {
+    const p = this.get(id);
+    if (!p) return null;
+    this.db.prepare(`UPDATE photos SET prefs = ? WHERE id = ?`).run(JSON.stringify({ ...(p.prefs ?? {}), ...prefs }), id);
+    return this.get(id);
+  }
+
+  markMissing(id: number, missing: boolean): void {
+    this.db.prepare(`UPDATE photos SET missing = ? WHERE id = ?`).run(missing ? 1 : 0, id);
+  }
+
+  /** True when `file` lies in the library folder (files the app may delete). */
+  ownsFile(file: string): boolean {
+    const rel = path.relative(this.dataDir, path.resolve(file));
+    return !!rel && !rel.startsWith('..') && !path.isAbsolute(rel);
+  }
+
+  resultOutputPath(photoId: number, jobId: number, name: string): string {
+    return path.join(this.resultsDir, String(photoId), `${jobId}_${name}`);
+  }
+
+  addResult(r: NewResult): Result {
+    const info = this.db
+      .prepare(
+        `INSERT INTO results (photo_id, job_id, kind, method, model_id, model_version, scale, knob, split_n, seed, calls, duration_ms, output_path, width, height, metrics, info, created_at)
+         VALUES (@photoId, @jobId, @kind, @method, @modelId, @modelVersion, @scale, @knob, @splitN, @seed, @calls, @durationMs, @outputPath, @width, @height, @metrics, @info, @createdAt)`,
+      )
+      .run({ ...r, metrics: JSON.stringify(r.metrics), info: JSON.stringify(r.info), createdAt: nowIso() });
+    return this.getResult(Number(info.lastInsertRowid))!;
+  }
+
+  resultForJob(jobId: number): Result | null {
+    const row = this.db.prepare(`SELECT * FROM results WHERE job_id = ?`).get(jobId) as ResultRow | undefined;
+    return row ? toResult(row) : null;
+  }
+
+  listResults(photoId: number): Result[] {
+    return (this.db.prepare(`SELECT * FROM results WHERE photo_id = ? ORDER BY id DESC`).all(photoId) as ResultRow[]).map(toResult);
+  }
+
+  getResult(id: number): Result | null {
+    const row = this.db.prepare(`SELECT * FROM results WHERE id = ?`).get(id) as ResultRow | undefined;
+    return row ? toResult(row) : null;
+  }
+
+  async deleteResult(id: number): Promise<number> {
+    const r = this.getResult(id);
+    if (!r) return 0;
+    this.db.prepare(`DELETE FROM results WHERE id = ?`).run(id);
+    if (this.ownsFile(r.outputPath)) await fsp.rm(r.outputPath, { force: true });
+    return 1;
+  }
+}

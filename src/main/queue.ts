@@ -1,0 +1,325 @@
+/**
+ * The job queue, persisted in SQLite. One worker at a time by default. A job left `running` by a
+ * crash is re-queued at start; the result row and the job's `done` state are written in one
+ * transaction, keyed by job id, so a re-run never duplicates a result.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import type { DB } from './db';
+import { nowIso } from './db';
+import type { Library } from './library';
+import { EngineError, type EngineClient } from './engine-client';
+import type { Job, JobKind, JobProgress, JobState, RestoreParams, Result, Settings } from '../shared/types';
+import type { EncodeFormat } from '../engine/image-io';
+import { outputNameFor } from '../engine/restore';
+
+interface JobRow {
+  id: number;
+  kind: string;
+  state: JobState;
+  photo_id: number;
+  batch_id: string | null;
+  params: string;
+  output_path: string | null;
+  progress: string;
+  error: string | null;
+  result_id: number | null;
+  attempts: number;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  photo_name: string | null;
+}
+
+const MAX_ATTEMPTS = 3;
+
+export interface QueueOptions {
+  modelDirs: string[];
+  settings: () => Settings;
+  concurrency?: number;
+}
+
+export interface EnqueueOptions {
+  batchId?: string;
+  /** Explicit output file (CLI); default: a file in the library's results folder. */
+  outputPath?: (photoId: number) => string | undefined;
+}
+
+export interface QueueEvents {
+  progress: [Job];
+  finished: [Job, Result | null];
+  batchFinished: [{ batchId: string; done: number; failed: number; cancelled: number }];
+}
+
+export class JobQueue extends EventEmitter<QueueEvents> {
+  private active = new Map<number, { started: number }>();
+  private stopped = false;
+  private pumping = false;
+  private lastWrite = new Map<number, number>();
+  private durations: number[] = [];
+
+  constructor(
+    private readonly db: DB,
+    private readonly library: Library,
+    private readonly engine: EngineClient,
+    private readonly opts: QueueOptions,
+  ) {
+    super();
+  }
+
+  /** Re-queues jobs a crash left running, then starts working. */
+  start(): number {
+    const n = this.db.prepare(`UPDATE jobs SET state = 'queued', started_at = NULL WHERE state = 'running'`).run().changes;
+    this.stopped = false;
+    queueMicrotask(() => this.pump());
+    return n;
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private row(id: number): JobRow | undefined {
+    return this.db.prepare(`SELECT j.*, p.name AS photo_name FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id WHERE j.id = ?`).get(id) as JobRow | undefined;
+  }
+
+  private toJob(r: JobRow): Job {
+    return {
+      id: r.id,
+      kind: r.kind as JobKind,
+      state: r.state,
+      photoId: r.photo_id,
+      photoName: r.photo_name ?? '',
+      batchId: r.batch_id,
+      params: JSON.parse(r.params),
+      progress: JSON.parse(r.progress),
+      error: r.error,
+      resultId: r.result_id,
+      attempts: r.attempts,
+      createdAt: r.created_at,
+      startedAt: r.started_at,
+      finishedAt: r.finished_at,
+    };
+  }
+
+  get(id: number): Job | null {
+    const r = this.row(id);
+    return r ? this.toJob(r) : null;
+  }
+
+  list(states?: JobState[], limit = 1000): Job[] {
+    const w = states?.length ? `WHERE j.state IN (${states.map(() => '?').join(',')})` : '';
+    const rows = this.db
+      .prepare(`SELECT j.*, p.name AS photo_name FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id ${w} ORDER BY j.id DESC LIMIT ?`)
+      .all(...(states ?? []), limit) as JobRow[];
+    return rows.map((r) => this.toJob(r));
+  }
+
+  enqueue(photoIds: number[], params: RestoreParams, o: EnqueueOptions = {}): { batchId: string; jobs: Job[] } {
+    const batchId = o.batchId ?? randomUUID();
+    const kind: JobKind = params.region ? 'preview' : 'restore';
+    const ins = this.db.prepare(
+      `INSERT INTO jobs (kind, state, photo_id, batch_id, params, output_path, created_at) VALUES (?, 'queued', ?, ?, ?, ?, ?)`,
+    );
+    const ids = this.db.transaction(() => photoIds.map((pid) => Number(ins.run(kind, pid, batchId, JSON.stringify(params), o.outputPath?.(pid) ?? null, nowIso()).lastInsertRowid)))();
+    const jobs = ids.map((id) => this.get(id)!);
+    for (const j of jobs) this.emit('progress', j);
+    queueMicrotask(() => this.pump());
+    return { batchId, jobs };
+  }
+
+  cancel(id: number): Job | null {
+    const r = this.row(id);
+    if (!r) return null;
+    if (r.state === 'queued') {
+      this.db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, error = NULL WHERE id = ? AND state = 'queued'`).run(nowIso(), id);
+      const j = this.get(id)!;
+      this.emit('finished', j, null);
+      this.checkBatch(j.batchId);
+    } else if (r.state === 'running') {
+      this.engine.cancel(id);
+    }
+    return this.get(id);
+  }
+
+  cancelBatch(batchId: string): number {
+    const rows = this.db.prepare(`SELECT id FROM jobs WHERE batch_id = ? AND state IN ('queued','running')`).all(batchId) as { id: number }[];
+    for (const r of rows) this.cancel(r.id);
+    return rows.length;
+  }
+
+  retry(id: number): Job | null {
+    const r = this.row(id);
+    if (!r) return null;
+    if (r.state !== 'failed' && r.state !== 'cancelled') return this.toJob(r);
+    this.db.prepare(`UPDATE jobs SET state = 'queued', error = NULL, progress = '{"fraction":0}', attempts = 0, started_at = NULL, finished_at = NULL WHERE id = ?`).run(id);
+    const j = this.get(id)!;
+    this.emit('progress', j);
+    queueMicrotask(() => this.pump());
+    return j;
+  }
+
+  clearFinished(): number {
+    return this.db.prepare(`DELETE FROM jobs WHERE state IN ('done','failed','cancelled')`).run().changes;
+  }
+
+  /** Resolves when no job is queued or running. */
+  async idle(timeoutMs = 600_000): Promise<void> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < timeoutMs) {
+      const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued','running')`).get() as { n: number }).n;
+      if (n === 0 && this.active.size === 0) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error('queue did not become idle in time');
+  }
+
+  private pump(): void {
+    if (this.stopped || this.pumping) return;
+    this.pumping = true;
+    try {
+      const limit = this.opts.concurrency ?? 1;
+      while (this.active.size < limit) {
+        const next = this.db.prepare(`SELECT id FROM jobs WHERE state = 'queued' ORDER BY kind = 'preview' DESC, id ASC LIMIT 1`).get() as { id: number } | undefined;
+        if (!next) break;
+        const claimed = this.db.prepare(`UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'queued'`).run(nowIso(), next.id).changes;
+        if (!claimed) continue;
+        this.active.set(next.id, { started: Date.now() });
+        void this.work(next.id);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private batchPosition(batchId: string | null, id: number): { i: number; n: number } | undefined {
+    if (!batchId) return undefined;
+    const r = this.db
+      .prepare(`SELECT SUM(id <= ?) AS i, COUNT(*) AS n FROM jobs WHERE batch_id = ?`)
+      .get(id, batchId) as { i: number; n: number };
+    return { i: r.i, n: r.n };
+  }
+
+  private setProgress(id: number, p: JobProgress, force = false): void {
+    const now = Date.now();
+    if (force || now - (this.lastWrite.get(id) ?? 0) > 1000) {
+      this.db.prepare(`UPDATE jobs SET progress = ? WHERE id = ?`).run(JSON.stringify(p), id);
+      this.lastWrite.set(id, now);
+    }
+    const j = this.get(id);
+    if (j) this.emit('progress', { ...j, progress: p });
+  }
+
+  private async work(id: number): Promise<void> {
+    const r = this.row(id)!;
+    const params = JSON.parse(r.params) as RestoreParams;
+    const settings = this.opts.settings();
+    const photo = this.library.get(r.photo_id);
+    const started = this.active.get(id)!.started;
+    const image = this.batchPosition(r.batch_id, id);
+    try {
+      if (!photo) throw new EngineError('photo was removed from the library', 'NOT_FOUND');
+      if (!fs.existsSync(photo.path)) {
+        this.library.markMissing(photo.id, true);
+        throw new EngineError(`${photo.path}: original file is missing`, 'NOT_FOUND');
+      }
+      const format = (params.format ?? settings.outputFormat) as EncodeFormat;
+      const output = r.output_path ?? this.library.resultOutputPath(photo.id, id, outputNameFor(photo.name, params.scale, params.method, format));
+      this.setProgress(id, { fraction: 0, image, message: 'starting' }, true);
+      const outcome = await this.engine.run(
+        id,
+        {
+          input: photo.path,
+          output,
+          params,
+          format,
+          quality: settings.outputQuality,
+          keepMetadata: settings.keepMetadata,
+          modelDirs: this.opts.modelDirs,
+          threads: settings.threads,
+        },
+        (p) => {
+          const elapsed = Date.now() - started;
+          const etaMs = p.fraction > 0.02 ? Math.round((elapsed * (1 - p.fraction)) / p.fraction) : undefined;
+          this.setProgress(id, { fraction: p.fraction, image, tile: p.tile, step: p.step, etaMs, message: p.message });
+        },
+      );
+      const result = this.db.transaction(() => {
+        const existing = this.library.resultForJob(id);
+        const res =
+          existing ??
+          this.library.addResult({
+            photoId: photo.id,
+            jobId: id,
+            kind: r.kind as 'restore' | 'preview',
+            method: outcome.method,
+            modelId: outcome.modelId,
+            modelVersion: outcome.modelVersion,
+            scale: outcome.scale,
+            knob: outcome.knob,
+            splitN: outcome.splitN,
+            seed: outcome.seed,
+            calls: outcome.calls,
+            durationMs: outcome.durationMs,
+            outputPath: outcome.outputPath,
+            width: outcome.width,
+            height: outcome.height,
+            metrics: outcome.metrics,
+            info: outcome.info,
+          });
+        this.db
+          .prepare(`UPDATE jobs SET state = 'done', result_id = ?, finished_at = ?, error = NULL, progress = ? WHERE id = ?`)
+          .run(res.id, nowIso(), JSON.stringify({ fraction: 1, image }), id);
+        return res;
+      })();
+      this.durations.push(Date.now() - started);
+      this.finish(id, result);
+    } catch (e) {
+      const err = e instanceof EngineError ? e : new EngineError(e instanceof Error ? e.message.split('\n')[0] : String(e), 'INTERNAL');
+      const attempts = this.row(id)?.attempts ?? 1;
+      if (err.cancelled) {
+        this.db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, error = NULL WHERE id = ?`).run(nowIso(), id);
+      } else if (err.crashed && attempts < MAX_ATTEMPTS) {
+        // The engine host died under this job: run it again on a fresh host.
+        this.db.prepare(`UPDATE jobs SET state = 'queued', started_at = NULL, error = ? WHERE id = ?`).run(`${err.message}; retrying`, id);
+        this.active.delete(id);
+        this.emit('progress', this.get(id)!);
+        queueMicrotask(() => this.pump());
+        return;
+      } else {
+        const name = photo?.name ?? `photo ${r.photo_id}`;
+        const msg = err.message.includes(photo?.path ?? '\0') || err.message.startsWith(name) ? err.message : `${name}: ${err.message}`;
+        this.db.prepare(`UPDATE jobs SET state = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(nowIso(), msg, id);
+      }
+      this.finish(id, null);
+    }
+  }
+
+  private finish(id: number, result: Result | null): void {
+    this.active.delete(id);
+    this.lastWrite.delete(id);
+    const j = this.get(id);
+    if (j) {
+      this.emit('finished', j, result);
+      this.checkBatch(j.batchId);
+    }
+    queueMicrotask(() => this.pump());
+  }
+
+  private checkBatch(batchId: string | null): void {
+    if (!batchId) return;
+    const r = this.db
+      .prepare(
+        `SELECT SUM(state IN ('queued','running')) AS open, SUM(state = 'done') AS done, SUM(state = 'failed') AS failed, SUM(state = 'cancelled') AS cancelled FROM jobs WHERE batch_id = ?`,
+      )
+      .get(batchId) as { open: number; done: number; failed: number; cancelled: number };
+    if (r.open === 0) this.emit('batchFinished', { batchId, done: r.done ?? 0, failed: r.failed ?? 0, cancelled: r.cancelled ?? 0 });
+  }
+
+  /** Mean duration of finished jobs in this session (for ETAs). */
+  meanDurationMs(): number | null {
+    if (!this.durations.length) return null;
+    return this.durations.reduce((a, b) => a + b, 0) / this.durations.length;
+  }
+}
