@@ -18,6 +18,15 @@ import torch
 MAX_BYTES = 16 * 1024 * 1024 - 64 * 1024  # leave room for pickle overhead
 
 
+def _load(path, map_location):
+    """torch.load of our own files (torch >= 2.6 defaults to weights_only=True; these hold configs and optimiser
+    param groups too)."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except TypeError:  # very old torch
+        return torch.load(path, map_location=map_location)
+
+
 def _nbytes(v) -> int:
     if torch.is_tensor(v):
         return v.numel() * v.element_size()
@@ -92,14 +101,14 @@ def load(d: str, *, model, ema, opt, map_location="cpu") -> dict:
         st = json.load(f)
     msd = {}
     for fn in st["model_files"]:
-        msd.update(torch.load(os.path.join(d, fn), map_location=map_location))
+        msd.update(_load(os.path.join(d, fn), map_location))
     model.load_state_dict(msd)
-    e = torch.load(os.path.join(d, st["ema_file"]), map_location=map_location)
+    e = _load(os.path.join(d, st["ema_file"]), map_location)
     ema.load_shadow(model, e["state_dict"])
     ema.num_updates = st["ema_updates"]
     flat = {}
     for fn in st["optim_files"]:
-        flat.update(torch.load(os.path.join(d, fn), map_location=map_location))
+        flat.update(_load(os.path.join(d, fn), map_location))
     osd = {"param_groups": flat.pop("param_groups"), "state": {int(k.split(".", 1)[1]): v for k, v in flat.items()}}
     opt.load_state_dict(osd)
     return st
@@ -111,7 +120,7 @@ def load_ema_model(path: str, map_location="cpu"):
 
     if os.path.isdir(path):
         path = os.path.join(path, "ema_fp16.pt")
-    e = torch.load(path, map_location=map_location)
+    e = _load(path, map_location)
     model = Denoiser(UNetConfig.from_dict(e["config"]))
     model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in e["state_dict"].items()})
     return model.eval(), e

@@ -15,6 +15,7 @@ from daguerre_train.model import PRESETS, Denoiser, PolicyConfig, SkipPolicy
 from daguerre_train.trainer import add_args, train
 
 FACES = "/work/shared/data/faces/train"
+NATURAL = "/work/shared/data/natural/train"
 
 
 class TestCheckpoint(unittest.TestCase):
@@ -74,6 +75,25 @@ class TestCheckpoint(unittest.TestCase):
             self.assertEqual(st["step"], 5)
             self.assertEqual(st["samples"], 10)
             self.assertEqual(len(st["sessions"]), 2)
+
+
+    @unittest.skipUnless(os.path.isdir(NATURAL), "natural data not present")
+    def test_train_natural_patches(self):
+        with tempfile.TemporaryDirectory() as d:
+            ap = add_args(argparse.ArgumentParser())
+            a = ap.parse_args(["--task", "natural", "--data", NATURAL, "--scale", "4", "--patch", "32",
+                               "--preset", "tiny", "--limit", "8", "--batch", "2", "--max-steps", "2",
+                               "--log-every", "1", "--out", d, "--threads", "1", "--degrade", "oldphoto"])
+            self.assertEqual(train(a)["step"], 2)
+
+    def test_patch_data(self):
+        from daguerre_train.data import PatchData
+        if not os.path.isdir(NATURAL):
+            self.skipTest("natural data not present")
+        pd = PatchData(NATURAL, patch=48, limit=4)
+        b = pd.batch(5, torch.Generator().manual_seed(0))
+        self.assertEqual(b.shape, (5, 3, 48, 48))
+        self.assertEqual(b.dtype, torch.uint8)
 
 
 class TestExport(unittest.TestCase):
