@@ -1,0 +1,140 @@
+/**
+ * Electron entry: window, security, custom protocol, IPC registration, engine host as a
+ * utilityProcess. Everything else is the Electron-free core (src/main/core.ts).
+ */
+import { app, BrowserWindow, dialog, ipcMain, net, protocol, session, shell, utilityProcess } from 'electron';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createCore, type Core } from '../core';
+import { IPC_PREFIX, channels, eventNames } from '../../shared/contract';
+import { settingsFromConf, defaultSettings, type ConfLike } from '../settings';
+import type { HostProcess } from '../engine-client';
+import type { FromHost } from '../../engine/host-protocol';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const appRoot = app.getAppPath();
+
+protocol.registerSchemesAsPrivileged([{ scheme: 'daguerre', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+
+/** better-sqlite3 built for Electron's ABI lives outside node_modules in development (see scripts/ensure-electron-native.mjs). */
+function useElectronNativeBinding(): void {
+  if (app.isPackaged) return;
+  const p = path.join(appRoot, '.cache', 'electron-native', process.versions.electron, 'better_sqlite3.node');
+  if (fs.existsSync(p)) process.env.DAGUERRE_SQLITE_BINDING = p;
+}
+
+function utilityHost(): HostProcess {
+  const child = utilityProcess.fork(path.join(here, 'engine-host.js'), [], { serviceName: 'Daguerre engine', stdio: 'inherit' });
+  return {
+    get pid() {
+      return child.pid;
+    },
+    send: (m) => child.postMessage(m),
+    onMessage: (cb) => child.on('message', (m: unknown) => cb(m as FromHost)),
+    onExit: (cb) => child.on('exit', (code: number) => cb(code)),
+    kill: () => void child.kill(),
+  };
+}
+
+let core: Core | null = null;
+let win: BrowserWindow | null = null;
+
+async function createWindow(): Promise<void> {
+  win = new BrowserWindow({
+    width: 1440,
+    height: 900,
+    minWidth: 1024,
+    minHeight: 700,
+    title: 'Daguerre',
+    backgroundColor: '#15161a',
+    show: false,
+    webPreferences: {
+      preload: path.join(here, '../preload/index.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+    },
+  });
+  win.once('ready-to-show', () => win?.show());
+  // No navigation away from the app, no new windows.
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  if (process.env.DAGUERRE_DEV_URL) await win.loadURL(process.env.DAGUERRE_DEV_URL);
+  else await win.loadFile(path.join(here, '../renderer/index.html'));
+}
+
+app.whenReady().then(async () => {
+  useElectronNativeBinding();
+  const Store = (await import('electron-store')).default;
+  const store = new Store({ name: 'settings', defaults: defaultSettings() as unknown as Record<string, unknown> });
+  const dataDir = path.join(app.getPath('userData'), 'library');
+  const modelDirs = [app.isPackaged ? path.join(process.resourcesPath, 'models') : path.join(appRoot, 'models')];
+  core = await createCore({
+    dataDir,
+    modelDirs,
+    settings: settingsFromConf(store as unknown as ConfLike),
+    spawnHost: utilityHost,
+    dialogs: {
+      async openPhotos(folders) {
+        const r = await dialog.showOpenDialog(win!, {
+          title: folders ? 'Import folders' : 'Import photos',
+          properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
+          filters: folders ? [] : [{ name: 'Images', extensions: ['jpg', 'jpeg', 'png', 'webp', 'tif', 'tiff', 'gif', 'avif', 'heic'] }],
+        });
+        return r.canceled ? [] : r.filePaths;
+      },
+      async saveResult(defaultName, format) {
+        const r = await dialog.showSaveDialog(win!, { defaultPath: defaultName, filters: [{ name: format.toUpperCase(), extensions: [format === 'jpeg' ? 'jpg' : format] }] });
+        return r.canceled || !r.filePath ? null : r.filePath;
+      },
+      reveal: (p) => shell.showItemInFolder(p),
+    },
+  });
+
+  // Strict CSP for everything the window loads.
+  session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
+    cb({
+      responseHeaders: {
+        ...details.responseHeaders,
+        'Content-Security-Policy': ["default-src 'self'; img-src 'self' daguerre: data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' daguerre:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"],
+      },
+    });
+  });
+
+  // daguerre://media/<kind>/<id>: only library thumbnails, imported originals and results.
+  protocol.handle('daguerre', async (req) => {
+    const u = new URL(req.url);
+    const m = /^\/(original|thumb|result)\/(\d+)$/.exec(u.pathname);
+    if (u.host !== 'media' || !m) return new Response('not found', { status: 404 });
+    const f = await core!.mediaFile(m[1] as 'original' | 'thumb' | 'result', Number(m[2]));
+    if (!f) return new Response('not found', { status: 404 });
+    const res = await net.fetch(pathToFileURL(f.path).toString());
+    return new Response(res.body, { headers: { 'content-type': f.mime, 'cache-control': 'no-cache' } });
+  });
+
+  for (const ch of Object.keys(channels)) {
+    ipcMain.handle(IPC_PREFIX + ch, async (event, args) => {
+      // Only our own window's top frame may call.
+      const url = event.senderFrame?.url ?? '';
+      if (!win || event.sender !== win.webContents || !(url.startsWith('file://') || (process.env.DAGUERRE_DEV_URL && url.startsWith(process.env.DAGUERRE_DEV_URL)))) {
+        return { ok: false, error: { code: 'FORBIDDEN_PATH', message: 'IPC from an unknown frame' } };
+      }
+      return core!.dispatch(ch, args);
+    });
+  }
+  core.onEvent((name, payload) => {
+    if ((eventNames as string[]).includes(name)) win?.webContents.send(IPC_PREFIX + name, payload);
+  });
+
+  await createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) void createWindow();
+  });
+});
+
+app.on('window-all-closed', async () => {
+  await core?.close();
+  if (process.platform !== 'darwin') app.quit();
+});
