@@ -69,14 +69,17 @@ export interface MethodSummary {
   niqeVariant: string;
   lrPsnr: number;
   lrPsnrStd: number;
+  /** Denoiser evaluations per image (summed over tiles), mean over images. */
   calls: number;
+  /** Denoiser evaluations of the busiest tile, mean over images. */
+  callsPerTile: number;
   msMedian: number;
   msMean: number;
   mpixPerMin: number;
   sampler?: string;
   fidelity?: number;
   splitN?: number | null;
-  perImage: { file: string; psnr: number; ssim: number; niqe: number; lrPsnr: number; calls: number; ms: number; px: number; splitN?: number | null }[];
+  perImage: { file: string; psnr: number; ssim: number; niqe: number; lrPsnr: number; calls: number; callsPerTile: number; ms: number; px: number; splitN?: number | null; fineLevels?: number }[];
 }
 
 export interface BenchResult {
@@ -225,7 +228,7 @@ interface DiffusionApi {
     model: unknown,
     lr: ImageF32,
     o: { scale: number; sampler: string; fidelity: number; seed: number },
-  ): Promise<{ image: ImageF32; info: { calls: number; splitN?: number | null; [k: string]: unknown } }>;
+  ): Promise<{ image: ImageF32; info: { calls: number; callsPerTile?: number; splitN?: number | null; fineLevelsRun?: number[]; [k: string]: unknown } }>;
 }
 
 /** The diffusion engine, or why it is unavailable. */
@@ -310,11 +313,17 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   const variants = new Set<string>();
 
   const restore = async (m: Method, lr: ImageU8, w: number, h: number, s: number) => {
-    if (m.id === 'bicubic') return { out: bicubic(lr, w, h), calls: 0 };
-    if (m.id === 'lanczos') return { out: await lanczos(lr, w, h), calls: 0 };
+    if (m.id === 'bicubic') return { out: bicubic(lr, w, h), calls: 0, callsPerTile: 0 };
+    if (m.id === 'lanczos') return { out: await lanczos(lr, w, h), calls: 0, callsPerTile: 0 };
     const r = await api!.restoreDiffusion(model, u8ToF32(lr), { scale, sampler: m.sampler!, fidelity: m.fidelity!, seed: s });
     if (r.image.width !== w || r.image.height !== h) throw new Error(`${m.id}: output ${r.image.width}x${r.image.height}, expected ${w}x${h}`);
-    return { out: f32ToU8(r.image), calls: r.info.calls, splitN: r.info.splitN ?? null };
+    return {
+      out: f32ToU8(r.image),
+      calls: r.info.calls,
+      callsPerTile: r.info.callsPerTile ?? r.info.calls,
+      fineLevels: r.info.fineLevelsRun?.length ?? 0,
+      splitN: r.info.splitN ?? null,
+    };
   };
 
   const t0 = Date.now();
@@ -323,8 +332,12 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     const hr = cropToMultiple(toRgb(await readImageU8(path.join(o.set, file))), scale);
     const lr = degradeU8(hr, scale);
     if (i === 0) {
-      // one untimed warm-up per method (sessions, JIT, sharp)
-      for (const m of runnable) await restore(m, lr, hr.width, hr.height, seed);
+      // untimed warm-up (sessions, JIT, sharp): the classic methods, one 1-step diffusion run, and
+      // one skipdiff run (the policy session) when a skipdiff method is listed
+      const warm: Method[] = runnable.filter((m) => m.kind === 'classic');
+      if (runnable.some((m) => m.kind === 'diffusion')) warm.push({ id: 'warm', kind: 'diffusion', sampler: 'ddim:1', fidelity: 0 });
+      if (runnable.some((m) => m.sampler === 'skipdiff')) warm.push({ id: 'warm2', kind: 'diffusion', sampler: 'skipdiff', fidelity: 0 });
+      for (const m of warm) await restore(m, lr, hr.width, hr.height, seed);
     }
     const order = runnable.map((_, k) => runnable[(k + i) % runnable.length]);
     for (const m of order) {
@@ -340,9 +353,10 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
         niqe: nr.score,
         lrPsnr: lrConsistency(r.out, lr),
         calls: r.calls,
+        callsPerTile: r.callsPerTile,
         ms,
         px: r.out.width * r.out.height,
-        ...('splitN' in r ? { splitN: r.splitN } : {}),
+        ...('splitN' in r ? { splitN: r.splitN, fineLevels: r.fineLevels } : {}),
       });
     }
     log(`[${i + 1}/${files.length}] ${file} ${hr.width}x${hr.height} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
@@ -355,7 +369,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       return {
         ...base, available: false, reason: unavailable.get(m.id) ?? 'no images', n: 0,
         psnr: NaN, psnrStd: NaN, ssim: NaN, ssimStd: NaN, niqe: NaN, niqeStd: NaN, niqeVariant: '',
-        lrPsnr: NaN, lrPsnrStd: NaN, calls: NaN, msMedian: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
+        lrPsnr: NaN, lrPsnrStd: NaN, calls: NaN, callsPerTile: NaN, msMedian: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
       };
     }
     const col = (k: 'psnr' | 'ssim' | 'niqe' | 'lrPsnr' | 'calls' | 'ms') => rows.map((r) => r[k]);
@@ -378,6 +392,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       lrPsnr: mean(finite(col('lrPsnr'))),
       lrPsnrStd: std(finite(col('lrPsnr'))),
       calls: mean(col('calls')),
+      callsPerTile: mean(rows.map((r) => r.callsPerTile)),
       msMedian,
       msMean: mean(col('ms')),
       mpixPerMin: totalMs > 0 ? totalPx / 1e6 / (totalMs / 60000) : NaN,
@@ -412,7 +427,7 @@ export function benchMarkdown(r: BenchResult): string {
     '',
     `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
     '',
-    `| method | PSNR (dB) ↑ | SSIM ↑ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | calls / image | median ms / image | output MP / min |`,
+    `| method | PSNR (dB) ↑ | SSIM ↑ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | calls / image (per tile) | median ms / image | output MP / min |`,
     `|---|---|---|---|---|---|---|---|`,
   ];
   for (const m of r.methods) {
@@ -421,7 +436,7 @@ export function benchMarkdown(r: BenchResult): string {
       continue;
     }
     lines.push(
-      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.calls, 1)} | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
+      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.calls, 1)} (${f(m.callsPerTile, 1)}) | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
     );
   }
   lines.push('', `Mean ± std over images. NIQE: ours (models/niqe), ${variants || 'n/a'}; lower = more natural.`);
