@@ -1,0 +1,166 @@
+/** Colour correction, grey handling and tile blending weights. */
+import { describe, expect, it } from 'vitest';
+import { colorCorrectCHW, greyTileCHW, isGrey, toGreyImage } from '../../src/engine/diffusion/color';
+import { Rng } from '../../src/engine/diffusion/rng';
+import { accumulateTile, axisLayout, tileGrid } from '../../src/engine/diffusion/tiles';
+
+const W = 96;
+const H = 80;
+const plane = W * H;
+
+/** A textured colour test tile in [-1,1], CHW. */
+function scene(): Float32Array {
+  const x = new Float32Array(3 * plane);
+  const rng = new Rng(3);
+  for (let y = 0; y < H; y++)
+    for (let i = 0; i < W; i++) {
+      const p = y * W + i;
+      const tex = 0.15 * Math.sin(i * 1.3) * Math.cos(y * 0.9) + 0.03 * rng.normal();
+      x[p] = 0.4 * Math.sin(i / 30) + tex;
+      x[plane + p] = 0.2 * Math.cos(y / 25) + tex;
+      x[2 * plane + p] = -0.3 + 0.3 * Math.sin((i + y) / 40) + tex;
+    }
+  return x;
+}
+const chroma = (x: Float32Array, p: number) => {
+  const r = x[p];
+  const g = x[plane + p];
+  const b = x[2 * plane + p];
+  return [-0.168736 * r - 0.331264 * g + 0.5 * b, 0.5 * r - 0.418688 * g - 0.081312 * b, 0.299 * r + 0.587 * g + 0.114 * b];
+};
+
+describe('colour correction', () => {
+  it('removes an injected low-frequency hue shift, keeps luma and chroma detail', () => {
+    const cond = scene();
+    const out = cond.slice();
+    // hue drift: smooth shift towards magenta/green, varying slowly across the tile
+    for (let y = 0; y < H; y++)
+      for (let i = 0; i < W; i++) {
+        const p = y * W + i;
+        const d = 0.12 + 0.05 * Math.sin(i / 50);
+        out[p] += d;
+        out[plane + p] -= 0.8 * d;
+        out[2 * plane + p] += d;
+      }
+    // genuine high-frequency chroma detail the model invented (must survive)
+    for (let p = 0; p < plane; p++) out[p] += 0.05 * ((p % W) % 2 ? 1 : -1);
+    const before = out.slice();
+    colorCorrectCHW(out, cond, W, H, 8);
+    let driftBefore = 0;
+    let lumaChange = 0;
+    let detailKept = 0;
+    let detailRef = 0;
+    for (let p = 0; p < plane; p++) {
+      const c = chroma(cond, p);
+      const b = chroma(before, p);
+      const a = chroma(out, p);
+      driftBefore += Math.abs(b[0] - c[0]) + Math.abs(b[1] - c[1]);
+      lumaChange = Math.max(lumaChange, Math.abs(a[2] - b[2]));
+    }
+    // low-pass chroma difference: average over 8×8 blocks
+    let lpBefore = 0;
+    let lpAfter = 0;
+    for (let by = 0; by < H; by += 8)
+      for (let bx = 0; bx < W; bx += 8) {
+        const acc = [0, 0, 0, 0];
+        for (let y = by; y < by + 8; y++)
+          for (let i = bx; i < bx + 8; i++) {
+            const p = y * W + i;
+            const c = chroma(cond, p);
+            const b = chroma(before, p);
+            const a = chroma(out, p);
+            acc[0] += b[0] - c[0];
+            acc[1] += b[1] - c[1];
+            acc[2] += a[0] - c[0];
+            acc[3] += a[1] - c[1];
+          }
+        lpBefore += Math.abs(acc[0] / 64) + Math.abs(acc[1] / 64);
+        lpAfter += Math.abs(acc[2] / 64) + Math.abs(acc[3] / 64);
+      }
+    // the alternating column pattern in the output's chroma (high frequency) is kept
+    for (let y = 0; y < H; y++)
+      for (let i = 16; i < W - 16; i += 2) {
+        const p = y * W + i;
+        detailRef += Math.abs(chroma(before, p)[1] - chroma(before, p + 1)[1]);
+        detailKept += Math.abs(chroma(out, p)[1] - chroma(out, p + 1)[1]);
+      }
+    expect(driftBefore).toBeGreaterThan(0);
+    expect(lpAfter).toBeLessThan(0.08 * lpBefore);
+    expect(lumaChange).toBeLessThan(1e-5);
+    expect(detailKept / detailRef).toBeGreaterThan(0.9);
+  });
+
+  it('is the identity when output and cond already agree', () => {
+    const cond = scene();
+    const out = cond.slice();
+    colorCorrectCHW(out, cond, W, H, 8);
+    let m = 0;
+    for (let i = 0; i < out.length; i++) m = Math.max(m, Math.abs(out[i] - Math.min(1, Math.max(-1, cond[i]))));
+    expect(m).toBeLessThan(1e-6);
+  });
+});
+
+describe('grey photos', () => {
+  it('detects grey (with JPEG-like ±1 level noise) and refuses colour or sepia', () => {
+    const n = 64 * 64;
+    const rng = new Rng(1);
+    const grey = new Float32Array(n * 3);
+    const sepia = new Float32Array(n * 3);
+    for (let i = 0; i < n; i++) {
+      const v = rng.uniform();
+      grey[i * 3] = v;
+      grey[i * 3 + 1] = Math.min(1, v + (i % 3 === 0 ? 1 / 255 : 0));
+      grey[i * 3 + 2] = Math.max(0, v - (i % 5 === 0 ? 1 / 255 : 0));
+      sepia[i * 3] = Math.min(1, v * 1.07);
+      sepia[i * 3 + 1] = v * 0.74;
+      sepia[i * 3 + 2] = v * 0.43;
+    }
+    expect(isGrey({ width: 64, height: 64, data: grey })).toBe(true);
+    expect(isGrey({ width: 64, height: 64, data: sepia })).toBe(false);
+    const g = toGreyImage({ width: 64, height: 64, data: sepia });
+    for (let i = 0; i < n; i++) expect(g.data[i * 3]).toBe(g.data[i * 3 + 2]);
+    expect(isGrey(g)).toBe(true);
+  });
+
+  it('greyTileCHW writes luma to all three planes', () => {
+    const x = scene();
+    greyTileCHW(x, plane);
+    for (let p = 0; p < plane; p += 97) {
+      expect(x[p]).toBe(x[plane + p]);
+      expect(x[p]).toBe(x[2 * plane + p]);
+    }
+  });
+});
+
+describe('tile layout and blending weights', () => {
+  it.each([
+    [300, 64, 16, 4],
+    [64, 64, 16, 4],
+    [50, 64, 16, 4],
+    [129, 128, 32, 8],
+    [1000, 128, 32, 8],
+  ])('size %i, tile %i, overlap %i: covers the axis, partition of unity, smooth', (size, tile, ov, mult) => {
+    const a = axisLayout(size, tile, ov, mult);
+    expect(a.len % mult).toBe(0);
+    expect(a.len).toBeLessThanOrEqual(Math.max(tile, 0));
+    expect(a.starts[0]).toBe(0);
+    if (size > tile) expect(a.starts[a.starts.length - 1] + a.len).toBe(size);
+    const sum = new Float64Array(size);
+    a.starts.forEach((s, t) => {
+      for (let i = 0; i < a.len && s + i < size; i++) sum[s + i] += a.weights[t][i];
+    });
+    for (let i = 0; i < size; i++) expect(sum[i]).toBeCloseTo(1, 6);
+    // no hard steps inside a tile's weight: raised-cosine ramps over ≥ overlap pixels
+    for (const w of a.weights) for (let i = 1; i < Math.min(a.len, size); i++) expect(Math.abs(w[i] - w[i - 1])).toBeLessThan(2 / Math.max(ov, 1));
+  });
+
+  it('accumulating a constant from every tile gives the constant everywhere', () => {
+    const g = tileGrid(150, 97, { size: 64, overlap: 16, multiple: 4 });
+    const out = new Float32Array(150 * 97 * 3);
+    const tile = new Float32Array(3 * g.x.len * g.y.len).fill(0.2); // 0.2 in [-1,1] → 0.6
+    for (let t = 0; t < g.count; t++) accumulateTile(g, t, tile, out);
+    let m = 0;
+    for (const v of out) m = Math.max(m, Math.abs(v - 0.6));
+    expect(m).toBeLessThan(1e-6);
+  });
+});
