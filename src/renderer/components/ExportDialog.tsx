@@ -1,0 +1,94 @@
+/** Export one result: format, quality, metadata, then the save dialog and results.export. */
+import { useEffect, useRef, useState } from 'react';
+import type { OutputFormat, Result } from '../../shared/types';
+import { call, errorLine } from '../api';
+import { fmtBytes } from '../format';
+import { useApp } from '../store';
+
+export function ExportDialog({ result, onClose }: { result: Result; onClose(): void }) {
+  const { settings, toast } = useApp();
+  const ref = useRef<HTMLDialogElement>(null);
+  const [format, setFormat] = useState<OutputFormat>(settings?.outputFormat ?? 'png');
+  const [quality, setQuality] = useState(settings?.outputQuality ?? 92);
+  const [keep, setKeep] = useState(settings?.keepMetadata ?? true);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    ref.current?.showModal();
+  }, []);
+
+  const go = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const { path } = await call('dialog.saveResult', { id: result.id, format });
+      if (!path) {
+        setBusy(false);
+        return;
+      }
+      const r = await call('results.export', { id: result.id, path, format, quality, keepMetadata: keep });
+      toast(`Exported to ${r.path} (${fmtBytes(r.bytes)})`, 'ok');
+      onClose();
+    } catch (e) {
+      setError(errorLine(e));
+      setBusy(false);
+    }
+  };
+
+  return (
+    <dialog ref={ref} className="modal" onClose={onClose} aria-labelledby="export-title">
+      <form
+        method="dialog"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void go();
+        }}
+      >
+        <h2 id="export-title">Export result</h2>
+        <p className="muted">
+          {result.width}×{result.height} px. You choose where it goes next.
+        </p>
+        <fieldset className="field">
+          <legend>Format</legend>
+          <div className="segmented">
+            {(['png', 'jpeg', 'webp'] as OutputFormat[]).map((f) => (
+              <label key={f} className={`seg${format === f ? ' on' : ''}`}>
+                <input type="radio" name="export-format" value={f} checked={format === f} onChange={() => setFormat(f)} />
+                {f.toUpperCase()}
+              </label>
+            ))}
+          </div>
+        </fieldset>
+        <label className="field">
+          <span>
+            Quality <output>{format === 'png' ? 'lossless' : quality}</output>
+          </span>
+          <input
+            type="range"
+            min={1}
+            max={100}
+            value={quality}
+            disabled={format === 'png'}
+            onChange={(e) => setQuality(Number(e.target.value))}
+          />
+        </label>
+        <label className="check-field">
+          <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
+          <span>Keep the original's metadata (EXIF, colour profile)</span>
+        </label>
+        <p className="form-error" role="alert">
+          {error ?? ''}
+        </p>
+        <div className="modal-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn primary" disabled={busy}>
+            {busy ? 'Exporting…' : 'Choose file and export…'}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}

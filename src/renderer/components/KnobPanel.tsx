@@ -1,0 +1,152 @@
+/** Method, scale and the Faithful ↔ Detailed knob, with what the knob implies (N, calls, time). */
+import { useId } from 'react';
+import type { Scale } from '../../shared/types';
+import { knobFacts, modelFor } from '../estimate';
+import { fmtMs, plural } from '../format';
+import { useApp } from '../store';
+
+export interface RestoreChoice {
+  method: string;
+  scale: Scale;
+  fidelity: number;
+}
+
+export interface KnobPanelProps {
+  value: RestoreChoice;
+  onChange(v: RestoreChoice): void;
+  /** Input sizes (px) of the photos this applies to, for the time estimate. */
+  sizes: { w: number; h: number }[];
+  /** What the estimate is for: "this photo", "3 photos". */
+  estimateFor: string;
+  compact?: boolean;
+}
+
+export function KnobPanel({ value, onChange, sizes, estimateFor, compact }: KnobPanelProps) {
+  const { methods, models, settings } = useApp();
+  const id = useId();
+  const method = methods.find((m) => m.id === value.method);
+  const scales = (method?.scales?.length ? method.scales : [2, 4, 8]) as Scale[];
+  const model = modelFor(value.method, models, methods, value.scale);
+  const sampler = settings?.defaultSampler ?? 'skipdiff';
+  const isClassic = method?.kind === 'classic' || (!model && method?.kind !== 'auto');
+
+  let calls = 0;
+  let estMs: number | null = 0;
+  let tiles = 0;
+  let facts = knobFacts(model, sampler, value.fidelity, 1, 1);
+  for (const s of sizes) {
+    facts = knobFacts(model, sampler, value.fidelity, s.w * value.scale, s.h * value.scale);
+    calls = facts.calls;
+    tiles += facts.tiles;
+    if (estMs != null) estMs = facts.estMs == null ? null : estMs + facts.estMs;
+  }
+
+  const setMethod = (m: string) => {
+    const info = methods.find((x) => x.id === m);
+    const sc = info?.scales?.length && !info.scales.includes(value.scale) ? (info.scales[0] as Scale) : value.scale;
+    onChange({ ...value, method: m, scale: sc });
+  };
+
+  return (
+    <div className={`knob-panel${compact ? ' compact' : ''}`}>
+      <div className="row2">
+        <label className="field">
+          <span>Method</span>
+          <select value={value.method} onChange={(e) => setMethod(e.target.value)}>
+            {methods.map((m) => (
+              <option key={m.id} value={m.id}>
+                {m.label}
+                {m.kind === 'diffusion' ? ' (diffusion)' : m.kind === 'classic' ? ' (classic)' : ''}
+              </option>
+            ))}
+            {!methods.some((m) => m.id === value.method) && <option value={value.method}>{value.method}</option>}
+          </select>
+        </label>
+        <fieldset className="field scale-field">
+          <legend>Scale</legend>
+          <div className="segmented">
+            {([2, 4, 8] as Scale[]).map((s) => (
+              <label key={s} className={`seg${value.scale === s ? ' on' : ''}${scales.includes(s) ? '' : ' off'}`}>
+                <input
+                  type="radio"
+                  name={`${id}-scale`}
+                  value={s}
+                  checked={value.scale === s}
+                  disabled={!scales.includes(s)}
+                  onChange={() => onChange({ ...value, scale: s })}
+                />
+                {s}×
+              </label>
+            ))}
+          </div>
+        </fieldset>
+      </div>
+
+      <div className={`knob${isClassic || !facts.knobApplies ? ' disabled' : ''}`}>
+        <div className="knob-head">
+          <label htmlFor={`${id}-knob`}>Knob</label>
+          <output htmlFor={`${id}-knob`} className="knob-value">
+            {value.fidelity.toFixed(2)}
+          </output>
+        </div>
+        <input
+          id={`${id}-knob`}
+          type="range"
+          min={0}
+          max={1}
+          step={0.01}
+          value={value.fidelity}
+          disabled={isClassic || !facts.knobApplies}
+          aria-valuetext={`${value.fidelity.toFixed(2)}, ${value.fidelity < 0.34 ? 'faithful' : value.fidelity > 0.66 ? 'detailed' : 'balanced'}${facts.n != null ? `, split point N ${facts.n}` : ''}`}
+          aria-describedby={`${id}-facts`}
+          onChange={(e) => onChange({ ...value, fidelity: Number(e.target.value) })}
+        />
+        <div className="knob-ends" aria-hidden="true">
+          <span>Faithful</span>
+          <span>Detailed</span>
+        </div>
+      </div>
+
+      <dl className="knob-facts" id={`${id}-facts`} aria-live="polite">
+        {isClassic ? (
+          <>
+            <div>
+              <dt>Method</dt>
+              <dd>Classic resampling: no knob, no invented detail</dd>
+            </div>
+            <div>
+              <dt>Estimated time</dt>
+              <dd>about a second for {estimateFor}</dd>
+            </div>
+            <div className="reserve">
+              <dt>&nbsp;</dt>
+              <dd>&nbsp;</dd>
+            </div>
+          </>
+        ) : (
+          <>
+            <div>
+              <dt>Split point</dt>
+              <dd data-testid="split-n">{facts.n != null ? `N = ${facts.n}` : 'not used by this sampler'}</dd>
+            </div>
+            <div>
+              <dt>Call budget</dt>
+              <dd data-testid="calls">
+                {facts.coarse} coarse + {facts.fineIsMax ? `up to ${facts.fine}` : facts.fine} fine = {facts.fineIsMax ? '≤ ' : ''}
+                {calls} calls
+              </dd>
+            </div>
+            <div>
+              <dt>Estimated time</dt>
+              <dd data-testid="estimate">
+                {estMs == null
+                  ? `unknown (${model?.id ?? 'model'} speed not measured yet)`
+                  : `≈ ${fmtMs(estMs)} for ${estimateFor} (${plural(tiles, 'tile')})`}
+              </dd>
+            </div>
+          </>
+        )}
+      </dl>
+    </div>
+  );
+}

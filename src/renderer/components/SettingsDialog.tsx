@@ -1,0 +1,169 @@
+/** Settings: threads, provider, defaults, output, metadata, theme. Saved through settings.set. */
+import { useState } from 'react';
+import type { Settings } from '../../shared/types';
+import { errorLine } from '../api';
+import { useApp } from '../store';
+import { Modal } from './Modal';
+
+const SAMPLERS: [string, string][] = [
+  ['skipdiff', 'SkipDiff (coarse + learned skips)'],
+  ['csa', 'Coarse only (fastest, softest)'],
+  ['fixed:10', 'Coarse + 10 fixed fine steps'],
+  ['ddim:50', 'DDIM, 50 steps (slow reference)'],
+  ['ddpm:100', 'DDPM, 100 steps (slowest reference)'],
+];
+
+export function SettingsDialog({ onClose }: { onClose(): void }) {
+  const { settings, saveSettings, methods } = useApp();
+  const [draft, setDraft] = useState<Settings | null>(settings);
+  const [error, setError] = useState<string | null>(null);
+  const [saving, setSaving] = useState(false);
+  const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 4 : 4;
+
+  if (!draft) return null;
+  const set = <K extends keyof Settings>(k: K, v: Settings[K]) => setDraft({ ...draft, [k]: v });
+  const samplers = SAMPLERS.some(([id]) => id === draft.defaultSampler) ? SAMPLERS : [...SAMPLERS, [draft.defaultSampler, draft.defaultSampler] as [string, string]];
+
+  const save = async () => {
+    setSaving(true);
+    setError(null);
+    try {
+      await saveSettings(draft);
+      onClose();
+    } catch (e) {
+      setError(errorLine(e));
+      setSaving(false);
+    }
+  };
+
+  return (
+    <Modal title="Settings" onClose={onClose} id="settings" className="settings">
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void save();
+        }}
+      >
+        <div className="settings-grid">
+          <fieldset>
+            <legend>Appearance</legend>
+            <div className="segmented" role="radiogroup" aria-label="Theme">
+              {(['system', 'light', 'dark'] as const).map((t) => (
+                <label key={t} className={`seg${draft.theme === t ? ' on' : ''}`}>
+                  <input type="radio" name="theme" value={t} checked={draft.theme === t} onChange={() => set('theme', t)} />
+                  {t === 'system' ? 'Like the system' : t === 'light' ? 'Light' : 'Dark'}
+                </label>
+              ))}
+            </div>
+          </fieldset>
+
+          <fieldset>
+            <legend>New restores start with</legend>
+            <label className="field">
+              <span>Method</span>
+              <select value={draft.defaultMethod} onChange={(e) => set('defaultMethod', e.target.value)}>
+                {methods.map((m) => (
+                  <option key={m.id} value={m.id}>
+                    {m.label}
+                  </option>
+                ))}
+                {!methods.some((m) => m.id === draft.defaultMethod) && <option value={draft.defaultMethod}>{draft.defaultMethod}</option>}
+              </select>
+            </label>
+            <label className="field">
+              <span>Scale</span>
+              <select value={draft.defaultScale} onChange={(e) => set('defaultScale', Number(e.target.value) as Settings['defaultScale'])}>
+                <option value={2}>2×</option>
+                <option value={4}>4×</option>
+                <option value={8}>8×</option>
+              </select>
+            </label>
+            <label className="field">
+              <span>
+                Knob <output>{draft.defaultFidelity.toFixed(2)}</output>
+              </span>
+              <input type="range" min={0} max={1} step={0.01} value={draft.defaultFidelity} onChange={(e) => set('defaultFidelity', Number(e.target.value))} aria-valuetext={`${draft.defaultFidelity.toFixed(2)} (0 faithful, 1 detailed)`} />
+              <span className="knob-ends" aria-hidden="true">
+                <span>Faithful</span>
+                <span>Detailed</span>
+              </span>
+            </label>
+            <label className="field">
+              <span>Sampler</span>
+              <select value={draft.defaultSampler} onChange={(e) => set('defaultSampler', e.target.value)}>
+                {samplers.map(([id, label]) => (
+                  <option key={id} value={id}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </fieldset>
+
+          <fieldset>
+            <legend>Output</legend>
+            <label className="field">
+              <span>Folder for results</span>
+              <input
+                type="text"
+                value={draft.outputDir ?? ''}
+                placeholder="Inside the library (default)"
+                onChange={(e) => set('outputDir', e.target.value.trim() ? e.target.value : null)}
+                spellCheck={false}
+              />
+            </label>
+            <label className="field">
+              <span>Format</span>
+              <select value={draft.outputFormat} onChange={(e) => set('outputFormat', e.target.value as Settings['outputFormat'])}>
+                <option value="png">PNG (lossless)</option>
+                <option value="jpeg">JPEG</option>
+                <option value="webp">WebP</option>
+              </select>
+            </label>
+            <label className="field">
+              <span>
+                Quality <output>{draft.outputFormat === 'png' ? 'lossless' : draft.outputQuality}</output>
+              </span>
+              <input type="range" min={1} max={100} value={draft.outputQuality} disabled={draft.outputFormat === 'png'} onChange={(e) => set('outputQuality', Number(e.target.value))} />
+            </label>
+            <label className="check-field">
+              <input type="checkbox" checked={draft.keepMetadata} onChange={(e) => set('keepMetadata', e.target.checked)} />
+              <span>Keep the original's metadata (EXIF, colour profile)</span>
+            </label>
+          </fieldset>
+
+          <fieldset>
+            <legend>Performance</legend>
+            <label className="field">
+              <span>Threads</span>
+              <input type="number" min={1} max={256} value={draft.threads} onChange={(e) => set('threads', Math.max(1, Math.min(256, Math.floor(Number(e.target.value) || 1))))} />
+              <span className="hint">This computer has {cores} logical cores.</span>
+            </label>
+            <label className="field">
+              <span>Compute</span>
+              <select value={draft.provider} onChange={(e) => set('provider', e.target.value as Settings['provider'])}>
+                <option value="auto">Automatic (GPU when one works, else CPU)</option>
+                <option value="cpu">CPU</option>
+                <option value="webgpu">GPU: WebGPU</option>
+                <option value="dml">GPU: DirectML (Windows)</option>
+                <option value="coreml">CoreML (macOS)</option>
+                <option value="cuda">GPU: CUDA</option>
+              </select>
+            </label>
+          </fieldset>
+        </div>
+        <p className="form-error" role="alert">
+          {error ?? ''}
+        </p>
+        <div className="modal-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn primary" disabled={saving}>
+            {saving ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
