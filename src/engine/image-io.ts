@@ -178,6 +178,25 @@ export interface EncodeOptions {
   keepMetadata?: boolean;
   /** Refuse to replace an existing file (default: replace; the input is never replaced either way). */
   noClobber?: boolean;
+  /** Write a single-channel (greyscale) image: a grey photo stays grey. */
+  grey?: boolean;
+}
+
+/** True when (almost) every pixel has R = G = B within `tol` (grey scans often carry a little chroma noise). */
+export function isGreyU8(img: ImageU8, tol = 2, allowedFraction = 0.001): boolean {
+  if (img.channels < 3) return true;
+  const n = img.width * img.height;
+  let off = 0;
+  const limit = Math.max(1, Math.floor(n * allowedFraction));
+  for (let i = 0; i < n; i++) {
+    const r = img.data[i * img.channels];
+    const g = img.data[i * img.channels + 1];
+    const b = img.data[i * img.channels + 2];
+    if (Math.abs(r - g) > tol || Math.abs(r - b) > tol || Math.abs(g - b) > tol) {
+      if (++off > limit) return false;
+    }
+  }
+  return true;
 }
 
 /** Writes `buf` atomically: temp file in the same folder, fsync, rename. */
@@ -223,7 +242,8 @@ export async function encodeImage(rgb: ImageU8, alpha: ImageU8 | null, source: S
   let img = sharp(px, { raw: { width: rgb.width, height: rgb.height, channels: ch as 3 | 4 }, limitInputPixels: false });
   let iccTmp: string | null = null;
   const keep = opts.keepMetadata !== false && source;
-  if (keep && source.icc && source.iccSpace === 'RGB') {
+  if (opts.grey) img = img.toColourspace('b-w');
+  else if (keep && source.icc && source.iccSpace === 'RGB') {
     iccTmp = path.join(os.tmpdir(), `daguerre-icc-${process.pid}-${randomBytes(4).toString('hex')}.icc`);
     await fsp.writeFile(iccTmp, source.icc);
     img = img.withIccProfile(iccTmp, { attach: true });

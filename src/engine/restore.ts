@@ -5,7 +5,7 @@
 import sharp from 'sharp';
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { decodeImage, encodeImage, type EncodeFormat } from './image-io';
+import { decodeImage, encodeImage, isGreyU8, type EncodeFormat } from './image-io';
 import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
 import { f32ToU8, u8ToF32 } from './image';
@@ -176,7 +176,9 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   check();
   const outAlpha = alpha ? await resampleU8(alpha, W, H, 'lanczos') : null;
   ctx.onProgress?.({ fraction: 0.99, message: 'encoding' });
-  await encodeImage(out, outAlpha, meta, req.output, { format: req.format, quality: req.quality, keepMetadata: req.keepMetadata });
+  const grey = isGreyU8(rgb);
+  info.grey = grey;
+  await encodeImage(out, outAlpha, meta, req.output, { format: req.format, quality: req.quality, keepMetadata: req.keepMetadata, grey });
   const metrics: Record<string, number> = {};
   const m = await loadMetrics();
   if (m) {

@@ -71,6 +71,7 @@ app.whenReady().then(async () => {
   const store = new Store({ name: 'settings', defaults: defaultSettings() as unknown as Record<string, unknown> });
   const dataDir = path.join(app.getPath('userData'), 'library');
   const modelDirs = [app.isPackaged ? path.join(process.resourcesPath, 'models') : path.join(appRoot, 'models')];
+  process.env.DAGUERRE_NIQE_DIR ??= path.join(modelDirs[0], 'niqe');
   core = await createCore({
     dataDir,
     modelDirs,
