@@ -10,7 +10,8 @@
  * images under 192 px), LR-consistency (PSNR), denoiser calls per image, median wall ms per image
  * (restore only: metrics excluded; one untimed warm-up per method first), output megapixels per minute.
  *
- * Methods: bicubic (PyTorch-matching bicubic, a = -0.75: the same upsampling the model is conditioned
+ * Methods: hr (the ground truth itself: a reference row for NIQE; not in the default list),
+ * bicubic (PyTorch-matching bicubic, a = -0.75: the same upsampling the model is conditioned
  * on), lanczos (sharp's lanczos3), ddpm:<k>, ddim:<k>, csa, fixed:<calls>, skipdiff:<knob>. A list
  * may abbreviate: "ddpm:10,20" = ddpm:10, ddpm:20. Diffusion methods need the engine
  * (src/engine/diffusion/index.ts) and a model; without them they are listed as unavailable.
@@ -75,6 +76,10 @@ export interface MethodSummary {
   callsPerTile: number;
   msMedian: number;
   msMean: number;
+  /** Median over images of wall ms / denoiser call (diffusion methods). */
+  msPerCall?: number;
+  /** Largest resident set size seen right after this method's restores (MB; the whole process). */
+  rssPeakMB: number;
   mpixPerMin: number;
   sampler?: string;
   fidelity?: number;
@@ -113,7 +118,7 @@ export function parseMethods(list: string, fidelity = 0.5): Method[] {
       tok = `${prefix}:${tok}`;
     }
     const m = /^(ddpm|ddim|fixed|skipdiff):([0-9.]+)$/.exec(tok);
-    if (tok === 'bicubic' || tok === 'lanczos') {
+    if (tok === 'bicubic' || tok === 'lanczos' || tok === 'hr') {
       out.push({ id: tok, kind: 'classic' });
       prefix = null;
     } else if (tok === 'csa') {
@@ -130,7 +135,7 @@ export function parseMethods(list: string, fidelity = 0.5): Method[] {
         out.push({ id: `${m[1]}:${v}`, kind: 'diffusion', sampler: `${m[1]}:${v}`, fidelity });
       }
     } else {
-      throw new Error(`--methods: unknown method "${raw}" (bicubic, lanczos, ddpm:<k>, ddim:<k>, csa, fixed:<calls>, skipdiff:<knob>)`);
+      throw new Error(`--methods: unknown method "${raw}" (bicubic, lanczos, hr, ddpm:<k>, ddim:<k>, csa, fixed:<calls>, skipdiff:<knob>)`);
     }
   }
   if (!out.length) throw new Error('--methods: empty list');
@@ -313,6 +318,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   const variants = new Set<string>();
 
   const restore = async (m: Method, lr: ImageU8, w: number, h: number, s: number) => {
+    if (m.id === 'hr') return { out: hrNow!, calls: 0, callsPerTile: 0 };
     if (m.id === 'bicubic') return { out: bicubic(lr, w, h), calls: 0, callsPerTile: 0 };
     if (m.id === 'lanczos') return { out: await lanczos(lr, w, h), calls: 0, callsPerTile: 0 };
     const r = await api!.restoreDiffusion(model, u8ToF32(lr), { scale, sampler: m.sampler!, fidelity: m.fidelity!, seed: s });
@@ -326,11 +332,14 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     };
   };
 
+  let hrNow: ImageU8 | null = null;
+  const rssPeak = new Map<string, number>();
   const t0 = Date.now();
   for (let i = 0; i < files.length; i++) {
     const file = files[i];
     const hr = cropToMultiple(toRgb(await readImageU8(path.join(o.set, file))), scale);
     const lr = degradeU8(hr, scale);
+    hrNow = hr;
     if (i === 0) {
       // untimed warm-up (sessions, JIT, sharp): the classic methods, one 1-step diffusion run, and
       // one skipdiff run (the policy session) when a skipdiff method is listed
@@ -344,6 +353,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       const ts = performance.now();
       const r = await restore(m, lr, hr.width, hr.height, seed + i);
       const ms = performance.now() - ts;
+      rssPeak.set(m.id, Math.max(rssPeak.get(m.id) ?? 0, process.memoryUsage().rss / 2 ** 20));
       const nr = noReferenceScore(r.out);
       variants.add(`${nr.variant} (${nr.blockSize}px blocks)`);
       per.get(m.id)!.push({
@@ -369,11 +379,15 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       return {
         ...base, available: false, reason: unavailable.get(m.id) ?? 'no images', n: 0,
         psnr: NaN, psnrStd: NaN, ssim: NaN, ssimStd: NaN, niqe: NaN, niqeStd: NaN, niqeVariant: '',
-        lrPsnr: NaN, lrPsnrStd: NaN, calls: NaN, callsPerTile: NaN, msMedian: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
+        lrPsnr: NaN, lrPsnrStd: NaN, calls: NaN, callsPerTile: NaN, msMedian: NaN, rssPeakMB: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
       };
     }
     const col = (k: 'psnr' | 'ssim' | 'niqe' | 'lrPsnr' | 'calls' | 'ms') => rows.map((r) => r[k]);
-    const finite = (a: number[]) => a.filter((v) => Number.isFinite(v));
+    // non-finite values (PSNR of an exact reconstruction) are left out of means; all-infinite -> Infinity
+    const finite = (a: number[]) => {
+      const f = a.filter((v) => Number.isFinite(v));
+      return f.length || !a.length ? f : a.every((v) => v === Infinity) ? [Infinity] : [NaN];
+    };
     const splits = rows.map((r) => r.splitN).filter((v): v is number => typeof v === 'number');
     const msMedian = median(col('ms'));
     const totalMs = col('ms').reduce((a, b) => a + b, 0);
@@ -395,6 +409,8 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       callsPerTile: mean(rows.map((r) => r.callsPerTile)),
       msMedian,
       msMean: mean(col('ms')),
+      msPerCall: rows[0].calls > 0 ? median(rows.map((r) => r.ms / r.calls)) : undefined,
+      rssPeakMB: rssPeak.get(m.id) ?? NaN,
       mpixPerMin: totalMs > 0 ? totalPx / 1e6 / (totalMs / 60000) : NaN,
       splitN: splits.length ? median(splits) : undefined,
       perImage: rows,
@@ -418,7 +434,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
 }
 
 const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : v === Infinity ? 'inf' : 'n/a');
-const pm = (v: number, s: number, d: number) => (Number.isFinite(v) ? `${f(v, d)} ± ${f(s, d)}` : 'n/a');
+const pm = (v: number, s: number, d: number) => (Number.isFinite(v) ? `${f(v, d)} ± ${f(s, d)}` : f(v, d));
 
 export function benchMarkdown(r: BenchResult): string {
   const variants = [...new Set(r.methods.filter((m) => m.available).map((m) => m.niqeVariant))].join(', ');
