@@ -85,6 +85,14 @@ describe('NIQE variants', () => {
     expect(Number.isFinite(s0)).toBe(true);
     expect(niqe(blurred, small)).toBeGreaterThan(s0);
   });
+  it('noReferenceScore never throws: a flat or tiny image gets NaN and a reason', () => {
+    const flat: ImageU8 = { width: 128, height: 128, channels: 3, data: new Uint8Array(128 * 128 * 3).fill(77) };
+    const r = noReferenceScore(flat);
+    expect(r.score).toBeNaN();
+    expect(r.error).toMatch(/NIQE needs at least 2 blocks/);
+    const tiny: ImageU8 = { width: 20, height: 40, channels: 3, data: new Uint8Array(20 * 40 * 3).fill(7) };
+    expect(noReferenceScore(tiny).error).toMatch(/smaller than one 32x32/);
+  });
   it('too small for the block size: a clear error', async () => {
     const img: ImageU8 = { width: 100, height: 100, channels: 3, data: new Uint8Array(30000).fill(100) };
     expect(() => niqe(img, ownNiqeParams().standard)).toThrow(/NIQE/);

@@ -77,7 +77,8 @@ export async function runMetricsCommand(image: string, o: MetricsOpts): Promise<
     const img = await readImageU8(image);
     const r: MetricsResult = { image, width: img.width, height: img.height };
     try {
-      r.noReference = noReferenceScore(img);
+      const nr = noReferenceScore(img);
+      r.noReference = nr.error ? { error: nr.error } : { score: nr.score, variant: nr.variant, blockSize: nr.blockSize, params: nr.params };
     } catch (e) {
       r.noReference = { error: (e as Error).message.split('\n')[0] };
     }

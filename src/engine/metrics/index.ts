@@ -69,18 +69,27 @@ export interface NoReferenceScore {
   variant: 'standard' | 'small';
   blockSize: number;
   params: string;
+  /** Why `score` is NaN (image smaller than two blocks, or flat). */
+  error?: string;
 }
 
 /**
  * Our no-reference score: NIQE with our own fitted parameters; the standard-block variant
  * (96x96 / 48x48) for images >= 192 px on both sides, the small-block variant (32x32 / 16x16)
  * otherwise (a 128x128 image then has 16 blocks, enough for a defined covariance).
+ * Never throws for image content: an image with fewer than two usable blocks gets score NaN and `error`.
  */
 export function noReferenceScore(img: AnyImage, params?: { standard: NiqeParams; small: NiqeParams }): NoReferenceScore {
   const p = params ?? ownNiqeParams();
   const useStd = img.width >= STANDARD_NIQE_MIN_SIDE && img.height >= STANDARD_NIQE_MIN_SIDE;
   const chosen = useStd ? p.standard : p.small;
-  return { score: niqe(img, chosen), variant: useStd ? 'standard' : 'small', blockSize: chosen.blockSize, params: chosen.name ?? '' };
+  const base = { variant: useStd ? ('standard' as const) : ('small' as const), blockSize: chosen.blockSize, params: chosen.name ?? '' };
+  try {
+    return { score: niqe(img, chosen), ...base };
+  } catch (e) {
+    // too small for two blocks, or flat (every block's features NaN): no score, never a throw
+    return { score: NaN, ...base, error: (e as Error).message };
+  }
 }
 
 /**
