@@ -9,7 +9,7 @@
 import { rgbToY, type AnyImage, type Plane } from './color';
 import { gamma } from './gamma';
 import { covComplete, nanMean, pinvSym } from './linalg';
-import { imresizeMatlab } from './resize';
+import { imresizeMatlab, roundHalfEven } from './resize';
 
 export const NIQE_FEATURES = 36;
 
@@ -222,7 +222,7 @@ export interface NiqeBlockFeatures {
 /** Rounded MATLAB Y channel (BasicSR calculate_niqe: to_y_channel, no crop, round). */
 export function niqeLuma(img: AnyImage): Plane {
   const y = rgbToY(img);
-  for (let i = 0; i < y.data.length; i++) y.data[i] = Math.round(y.data[i]);
+  for (let i = 0; i < y.data.length; i++) y.data[i] = roundHalfEven(y.data[i]); // numpy round
   return y;
 }
 
