@@ -411,7 +411,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       msMean: mean(col('ms')),
       msPerCall: rows[0].calls > 0 ? median(rows.map((r) => r.ms / r.calls)) : undefined,
       rssPeakMB: rssPeak.get(m.id) ?? NaN,
-      mpixPerMin: totalMs > 0 ? totalPx / 1e6 / (totalMs / 60000) : NaN,
+      mpixPerMin: totalMs > 0 && m.id !== 'hr' ? totalPx / 1e6 / (totalMs / 60000) : NaN,
       splitN: splits.length ? median(splits) : undefined,
       perImage: rows,
     };
@@ -433,13 +433,19 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   };
 }
 
+/** "faces/val" for ../shared/data/faces/val: the folder and its parent. */
+export function setLabel(set: string): string {
+  const abs = path.resolve(set);
+  return `${path.basename(path.dirname(abs))}/${path.basename(abs)}`;
+}
+
 const f = (v: number, d: number) => (Number.isFinite(v) ? v.toFixed(d) : v === Infinity ? 'inf' : 'n/a');
 const pm = (v: number, s: number, d: number) => (Number.isFinite(v) ? `${f(v, d)} ± ${f(s, d)}` : f(v, d));
 
 export function benchMarkdown(r: BenchResult): string {
   const variants = [...new Set(r.methods.filter((m) => m.available).map((m) => m.niqeVariant))].join(', ');
   const lines = [
-    `### ${path.basename(path.resolve(r.set))} ×${r.scale}: ${r.n} images, model ${r.model ?? 'none'}, seed ${r.seed}`,
+    `### ${setLabel(r.set)} ×${r.scale}: ${r.n} images, model ${r.model ?? 'none'}, seed ${r.seed}`,
     '',
     `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
     '',
@@ -478,7 +484,7 @@ export function benchPlotSpec(r: BenchResult): Record<string, unknown> {
       ms: Math.max(1, m.msMedian),
       calls: m.calls,
     }));
-  const title = `${path.basename(path.resolve(r.set))} ×${r.scale} (${r.n} images${r.model ? `, ${r.model}` : ''})`;
+  const title = `${setLabel(r.set)} ×${r.scale} (${r.n} images${r.model ? `, ${r.model}` : ''})`;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle: 'better = right (PSNR) and down (NIQE); marker area = median wall ms per image' },
