@@ -1,0 +1,81 @@
+/**
+ * Run provider work (self-test, selection, step timing, a parity fixture, a whole restore) in a child
+ * process with its own environment: Vulkan driver variables only take effect in a process that loads
+ * onnxruntime after they are set, and a crashing GPU driver takes down only the child.
+ */
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { RestoreRequest } from '../restore';
+
+export interface IsolatedRequest {
+  /** 'batch': run `requests` in order in the same child (shaders compile once); result = one entry per request. */
+  op: 'info' | 'selfTest' | 'select' | 'time' | 'parity' | 'restore' | 'batch';
+  requests?: IsolatedRequest[];
+  provider?: string;
+  setting?: string;
+  modelDir?: string;
+  threads?: number;
+  tolerance?: number;
+  perturbReference?: number;
+  /** null = Infinity (JSON). */
+  autoMinSpeedup?: number | null;
+  sizes?: number[];
+  batches?: number[];
+  runs?: number;
+  parityDir?: string;
+  root?: string;
+  restore?: RestoreRequest;
+}
+
+export class IsolatedError extends Error {
+  constructor(
+    message: string,
+    readonly stderr: string,
+    readonly exitCode: number | null,
+  ) {
+    super(message);
+    this.name = 'IsolatedError';
+  }
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Fork child.ts (through tsx when running from source) with `env`, send `req`, resolve with its result.
+ * Rejects with one line (and the child's stderr tail) when the child fails, crashes or times out.
+ */
+export function runIsolated<T = unknown>(req: IsolatedRequest, o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<T> {
+  const js = join(here, 'child.js');
+  const ts = join(here, 'child.ts');
+  const useJs = existsSync(js);
+  const child = fork(useJs ? js : ts, [], {
+    execArgv: useJs ? [] : ['--import', 'tsx'],
+    env: o.env ?? process.env,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      f();
+    };
+    const timer = setTimeout(() => {
+      finish(() => reject(new IsolatedError(`${req.op} timed out after ${Math.round((o.timeoutMs ?? 300_000) / 1000)} s`, stderr, null)));
+      child.kill('SIGKILL');
+    }, o.timeoutMs ?? 300_000);
+    child.on('message', (m: { ready?: boolean; ok?: boolean; result?: unknown; error?: string }) => {
+      if (m.ready) return void child.send(req);
+      finish(() => (m.ok ? resolve(m.result as T) : reject(new IsolatedError(m.error ?? 'failed', stderr, null))));
+    });
+    child.on('exit', (code, signal) => finish(() => reject(new IsolatedError(`child exited (${signal ?? code}) before answering ${req.op}`, stderr, code))));
+    child.on('error', (e) => finish(() => reject(new IsolatedError(e.message, stderr, null))));
+  });
+}
