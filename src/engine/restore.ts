@@ -21,6 +21,8 @@ export interface RestoreRequest {
   /** Folders searched for model packages. */
   modelDirs: string[];
   threads?: number;
+  /** Execution provider setting ('auto' | 'cpu' | 'webgpu' | 'dml' | 'coreml' | 'cuda'; see providers.ts). Absent: cpu, no self-test. */
+  provider?: string;
 }
 
 export interface RestoreProgress {
@@ -147,12 +149,17 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   } else {
     const diff = await loadDiffusion();
     const dir = await resolveModelDir(method, req.modelDirs);
-    const key = `${dir}|${req.threads ?? 0}`;
-    if (!modelCache.has(key)) modelCache.set(key, diff.loadModel(dir, { threads: req.threads }));
+    // Execution provider: selectProvider self-tests a GPU provider once per (model, setting) and falls back to cpu.
+    const choice = req.provider ? await (await import('./providers')).selectProvider(req.provider, dir, { threads: req.threads }) : null;
+    if (choice) info.providerChoice = { setting: choice.setting, provider: choice.provider, reason: choice.reason, selfTest: choice.selfTest, batch: choice.batch };
+    const providers = [choice?.provider ?? 'cpu'];
+    const key = `${dir}|${req.threads ?? 0}|${providers[0]}`;
+    if (!modelCache.has(key)) modelCache.set(key, diff.loadModel(dir, { threads: req.threads, providers }));
     const model = (await modelCache.get(key)) as Awaited<ReturnType<DiffusionModule['loadModel']>>;
     check();
     const r = await diff.restoreDiffusion(model, u8ToF32(rgb), {
       scale,
+      batch: choice?.batch,
       sampler: params.sampler ?? 'skipdiff',
       fidelity: params.fidelity,
       seed: params.seed,
