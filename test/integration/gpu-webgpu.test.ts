@@ -1,0 +1,167 @@
+/**
+ * The GPU code path without a GPU (DESIGN §4 item 4): onnxruntime-node's `webgpu` provider on Chromium's
+ * SwiftShader (software Vulkan). The driver is chosen by environment variables that onnxruntime reads
+ * when it starts, so everything WebGPU runs in child processes started with `softwareVulkanEnv()`:
+ * provider work through `runIsolated` (src/engine/providers/child.ts), whole restores through the real
+ * engine host (EngineClient forks src/engine/host.ts with the parent's env).
+ *
+ * Slow on purpose-built tiny inputs: SwiftShader takes seconds per 64² step and ~10 s to compile shaders
+ * per process, so this file starts three children and keeps shapes few (≈1–1.5 min on 2 busy cores).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import { softwareVulkanEnv, SWIFTSHADER_ICD, type ProviderChoice } from '../../src/engine/providers';
+import { runIsolated } from '../../src/engine/providers/isolated';
+import { EngineClient } from '../../src/main/engine-client';
+import type { RestoreOutcome, RestoreRequest } from '../../src/engine/restore';
+
+const ROOT = path.resolve(__dirname, '../..');
+const MODELS = path.join(ROOT, 'test/fixtures/models');
+const TINY = path.join(MODELS, 'tiny-x4');
+const PARITY = path.join(ROOT, 'test/fixtures/parity/tiny-x4');
+const swEnv = softwareVulkanEnv();
+const SKIP = swEnv ? false : `${SWIFTSHADER_ICD} is missing (apt-get install chromium): no software Vulkan driver, WebGPU cannot be tested here`;
+if (SKIP) console.warn(`gpu-webgpu tests skipped: ${SKIP}`);
+
+/**
+ * Observed on SwiftShader vs the CPU (tiny-x4, random weights): one step max |Δ| ≈ 5e-7 (parity with
+ * PyTorch ≈ 4e-7); a whole ddim:2 restore (2 tiles) came out identical (0 levels of 255) in our runs.
+ * Float differences of ~1e-6 can still flip a rounding at a .5 boundary, so the test allows 2 levels max
+ * and a mean < 0.05 levels.
+ */
+const IMAGE_MAX_LEVELS = 2;
+const IMAGE_MEAN_LEVELS = 0.05;
+
+type Item<T> = { ok: true; result: T } | { ok: false; error: string };
+
+describe.skipIf(!!SKIP)('webgpu on SwiftShader (software Vulkan)', () => {
+  let dir: string;
+  let input: string;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-webgpu-'));
+    input = path.join(dir, 'in.png');
+    // 24×16 → 96×64 at ×4: two 64-px tiles (tile 64, overlap 16) across.
+    const w = 24;
+    const h = 16;
+    const px = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        const i = (y * w + x) * 3;
+        px[i] = 40 + x * 7;
+        px[i + 1] = 60 + y * 9;
+        px[i + 2] = ((x * 13) ^ (y * 29)) & 255;
+      }
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(input);
+  });
+
+  it('a webgpu session runs the tiny model: matches PyTorch and the CPU within 1e-3; self-test, auto and disagreement', async () => {
+    const [par, web, auto, bad] = await runIsolated<Item<unknown>[]>(
+      {
+        op: 'batch',
+        requests: [
+          { op: 'parity', provider: 'webgpu', parityDir: PARITY, root: ROOT },
+          { op: 'select', setting: 'webgpu', modelDir: TINY, threads: 1 },
+          { op: 'select', setting: 'auto', modelDir: TINY, threads: 1 },
+          // A provider that disagrees with the reference (reference shifted by 0.01) must not be used.
+          { op: 'select', setting: 'webgpu', modelDir: TINY, threads: 1, perturbReference: 0.01 },
+        ],
+      },
+      { env: swEnv!, timeoutMs: 150_000 },
+    );
+    // Parity fixture: batch 2 of 64², written by PyTorch.
+    expect(par.ok, !par.ok ? par.error : '').toBe(true);
+    const p = (par as { result: { maxAbsDiff: { eps: number }; tolerance: number } }).result;
+    expect(p.maxAbsDiff.eps).toBeLessThanOrEqual(1e-3);
+
+    expect(web.ok, !web.ok ? web.error : '').toBe(true);
+    const w = (web as { result: ProviderChoice }).result;
+    expect(w.provider).toBe('webgpu');
+    expect(w.selfTest!.maxAbsDiff).toBeLessThanOrEqual(1e-3);
+    expect(w.selfTest!.ms).toBeGreaterThan(0);
+    expect(w.reason).toMatch(/^webgpu: self-test passed/);
+    expect(w.batch).toBe(8);
+
+    // auto: webgpu works here but SwiftShader is far slower than the CPU, so auto keeps the CPU.
+    expect(auto.ok, !auto.ok ? auto.error : '').toBe(true);
+    const a = (auto as { result: ProviderChoice }).result;
+    expect(a.provider).toBe('cpu');
+    expect(a.reason).toMatch(/^using cpu: webgpu: works but is slower than the cpu/);
+    expect(a.reason).not.toMatch(/\n/);
+
+    expect(bad.ok, !bad.ok ? bad.error : '').toBe(true);
+    const b = (bad as { result: ProviderChoice }).result;
+    expect(b.provider).toBe('cpu');
+    expect(b.reason).toMatch(/^webgpu unavailable, using cpu: webgpu: disagrees with the CPU: max \|Δ\| 1\.00e-2 > 0\.001$/);
+  }, 170_000);
+
+  it('a webgpu that fails to start (no Vulkan driver) falls back to cpu with a one-line reason', async () => {
+    const env = { ...swEnv!, VK_ICD_FILENAMES: path.join(dir, 'no-such-icd.json') };
+    const c = await runIsolated<ProviderChoice>({ op: 'select', setting: 'webgpu', modelDir: TINY, threads: 1 }, { env, timeoutMs: 60_000 });
+    expect(c.provider).toBe('cpu');
+    expect(c.reason).toMatch(/^webgpu unavailable, using cpu: webgpu: failed to start: .*adapter/i);
+    expect(c.reason).not.toMatch(/\n/);
+  }, 70_000);
+
+  describe('whole restore through the engine host', () => {
+    let client: EngineClient;
+    const saved: NodeJS.ProcessEnv = {};
+    beforeAll(() => {
+      // forkNodeHost passes this process's env: set the SwiftShader variables for the host only.
+      for (const k of ['VK_ICD_FILENAMES', 'LD_LIBRARY_PATH', 'XDG_RUNTIME_DIR']) {
+        saved[k] = process.env[k];
+        if (swEnv![k] !== undefined) process.env[k] = swEnv![k];
+      }
+      client = new EngineClient();
+    });
+    afterAll(async () => {
+      await client?.close();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    });
+
+    const request = (name: string, provider: string): RestoreRequest => ({
+      input,
+      output: path.join(dir, `${name}.png`),
+      params: { scale: 4, method: 'tiny-x4', sampler: 'ddim:2', fidelity: 0.5, seed: 7 },
+      format: 'png',
+      modelDirs: [MODELS],
+      threads: 1,
+      provider,
+    });
+    const raw = async (file: string) => (await sharp(file).raw().toBuffer({ resolveWithObject: true })).data;
+
+    it('tiles (2) + sampler on webgpu: within 2 levels of the CPU image; same bytes twice on webgpu', async () => {
+      const cpu = await client.run(1, request('cpu', 'cpu'));
+      const g1: RestoreOutcome = await client.run(2, request('webgpu-1', 'webgpu'));
+      const g2: RestoreOutcome = await client.run(3, request('webgpu-2', 'webgpu'));
+      expect(cpu.info.provider).toBe('cpu');
+      expect(g1.info.provider).toBe('webgpu');
+      expect((g1.info.providerChoice as { provider: string }).provider).toBe('webgpu');
+      expect(g1.info.tiles).toBe(2);
+      expect(g1.info.calls).toBe(4);
+      expect([g1.width, g1.height]).toEqual([96, 64]);
+
+      const [a, b, c] = await Promise.all([raw(cpu.outputPath), raw(g1.outputPath), raw(g2.outputPath)]);
+      expect(b.length).toBe(a.length);
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < a.length; i++) {
+        const d = Math.abs(a[i] - b[i]);
+        max = Math.max(max, d);
+        sum += d;
+      }
+      console.info(`webgpu vs cpu restore: max ${max} levels, mean ${(sum / a.length).toFixed(4)}`);
+      expect(max).toBeLessThanOrEqual(IMAGE_MAX_LEVELS);
+      expect(sum / a.length).toBeLessThan(IMAGE_MEAN_LEVELS);
+      // Determinism: same provider, same machine, same request → same bytes.
+      expect(Buffer.compare(b, c)).toBe(0);
+      expect(fs.readFileSync(g1.outputPath).equals(fs.readFileSync(g2.outputPath))).toBe(true);
+    }, 170_000);
+  });
+});
