@@ -153,10 +153,12 @@ describe('restoreDiffusion with the tiny models', () => {
     const a = await restoreDiffusion(x4, lr, { ...o, batch: 4 });
     const b = await restoreDiffusion(x4, lr, { ...o, batch: 4 });
     expect(bytes(a.image).equals(bytes(b.image))).toBe(true);
+    // per-tile noise streams: batching does not change the result (byte-identical on the CPU provider;
+    // a GPU provider may round differently per batch size)
     const c = await restoreDiffusion(x4, lr, { ...o, batch: 1 });
-    let m = 0;
-    for (let i = 0; i < a.image.data.length; i++) m = Math.max(m, Math.abs(a.image.data[i] - c.image.data[i]));
-    expect(m).toBeLessThan(1e-4); // per-tile noise streams; only onnxruntime's batch-size arithmetic may differ
+    expect(bytes(a.image).equals(bytes(c.image))).toBe(true);
+    const c3 = await restoreDiffusion(x4, lr, { ...o, batch: 3 });
+    expect(bytes(a.image).equals(bytes(c3.image))).toBe(true);
     expect(c.info.fineLevelsRunPerTile).toEqual(a.info.fineLevelsRunPerTile);
     const d = await restoreDiffusion(x4, lr, { ...o, seed: 12 });
     expect(bytes(a.image).equals(bytes(d.image))).toBe(false);
@@ -286,7 +288,7 @@ describe('restoreDiffusion with the tiny models', () => {
 });
 
 describe('tiles and seams on a real photo', () => {
-  it('blended tiles leave no seams (boundary gradient energy ≤ 1.25 × interior and ≤ 1.05 × bicubic's)', async () => {
+  it('blended tiles leave no seams (boundary gradient energy ≤ 1.25 × interior and ≤ 1.05 × that of bicubic)', async () => {
     const lr = await readLR(PHOTO, 60); // 60×40 → 240×160: 5×3 tiles of 64 (overlap 16)
     const o = { scale: 4, sampler: 'ddim:3', fidelity: 0.5, seed: 1, colorCorrect: false };
     const blended = await restoreDiffusion(driftModel(x4), lr, o);

@@ -165,43 +165,52 @@ export function sampleTapsCHW(
   const plane = tw * th;
   const { n: nx, idx: ix, w: wx } = tx;
   const { n: ny, idx: iy, w: wy } = ty;
-  const row = new Float32Array(ny * tw * 3); // horizontal pass of the ny source rows needed
+  // Horizontal pass once per source row the window needs (each row serves ~scale output rows).
+  let rmin = Infinity;
+  let rmax = -Infinity;
+  for (let j = 0; j < th; j++)
+    for (let k = 0; k < ny; k++) {
+      const r = iy[ys[j] * ny + k];
+      if (r < rmin) rmin = r;
+      if (r > rmax) rmax = r;
+    }
+  const rows = rmax - rmin + 1;
+  const hrow = new Float32Array(rows * tw * 3);
+  for (let r = 0; r < rows; r++) {
+    const base = (rmin + r) * inW * 3;
+    for (let i = 0; i < tw; i++) {
+      const xb = xs[i] * nx;
+      let red = 0;
+      let g = 0;
+      let bl = 0;
+      for (let t = 0; t < nx; t++) {
+        const wt = wx[xb + t];
+        const p = base + ix[xb + t] * 3;
+        red += wt * src[p];
+        g += wt * src[p + 1];
+        bl += wt * src[p + 2];
+      }
+      const o = (r * tw + i) * 3;
+      hrow[o] = red;
+      hrow[o + 1] = g;
+      hrow[o + 2] = bl;
+    }
+  }
   for (let j = 0; j < th; j++) {
     const yb = ys[j] * ny;
-    for (let k = 0; k < ny; k++) {
-      const sy = iy[yb + k];
-      const base = sy * inW * 3;
-      for (let i = 0; i < tw; i++) {
-        const xb = xs[i] * nx;
-        let r = 0;
-        let g = 0;
-        let bl = 0;
-        for (let t = 0; t < nx; t++) {
-          const wt = wx[xb + t];
-          const p = base + ix[xb + t] * 3;
-          r += wt * src[p];
-          g += wt * src[p + 1];
-          bl += wt * src[p + 2];
-        }
-        const o = (k * tw + i) * 3;
-        row[o] = r;
-        row[o + 1] = g;
-        row[o + 2] = bl;
-      }
-    }
     for (let i = 0; i < tw; i++) {
-      let r = 0;
+      let red = 0;
       let g = 0;
       let bl = 0;
       for (let k = 0; k < ny; k++) {
         const wt = wy[yb + k];
-        const o = (k * tw + i) * 3;
-        r += wt * row[o];
-        g += wt * row[o + 1];
-        bl += wt * row[o + 2];
+        const o = ((iy[yb + k] - rmin) * tw + i) * 3;
+        red += wt * hrow[o];
+        g += wt * hrow[o + 1];
+        bl += wt * hrow[o + 2];
       }
       const p = j * tw + i;
-      out[p] = clamp(a * Math.fround(r) + b, lo, hi);
+      out[p] = clamp(a * Math.fround(red) + b, lo, hi);
       out[plane + p] = clamp(a * Math.fround(g) + b, lo, hi);
       out[2 * plane + p] = clamp(a * Math.fround(bl) + b, lo, hi);
     }

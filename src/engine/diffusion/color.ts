@@ -5,7 +5,7 @@
  * tile, before blending, in BT.601 full-range YCbCr: the output keeps its luma Y untouched and its
  * chroma *detail*, but its low-pass chroma is replaced by the conditioning input's:
  *     Cb' = Cb_out − G_σ(Cb_out) + G_σ(Cb_cond)      (same for Cr)
- * where G_σ is a Gaussian low-pass with σ = 2·scale output pixels (the LR pixel is `scale` output
+ * where G_σ is a Gaussian low-pass (three box filters) with σ = 2·scale output pixels (the LR pixel is `scale` output
  * pixels wide; the cond's colour is trustworthy below the LR Nyquist, the model's above it). By
  * linearity only the chroma difference is blurred, and the YCbCr change maps back to RGB as
  * R += 1.402·dCr, G −= 0.344136·dCb + 0.714136·dCr, B += 1.772·dCb. Luma is not touched: the
@@ -58,40 +58,51 @@ export function greyTileCHW(x: Float32Array, plane: number): void {
   }
 }
 
-function gaussKernel(sigma: number): Float64Array {
-  const r = Math.max(1, Math.ceil(3 * sigma));
-  const k = new Float64Array(2 * r + 1);
-  let s = 0;
-  for (let i = -r; i <= r; i++) s += k[i + r] = Math.exp(-0.5 * (i / sigma) ** 2);
-  for (let i = 0; i < k.length; i++) k[i] /= s;
-  return k;
+/**
+ * Box radii whose three successive box filters approximate a Gaussian of std σ (Kovesi, "Fast
+ * almost-Gaussian filtering"): widths wl = largest odd ≤ sqrt(12σ²/3 + 1), some boxes one step wider.
+ */
+export function boxRadiiForGauss(sigma: number, n = 3): number[] {
+  const wIdeal = Math.sqrt((12 * sigma * sigma) / n + 1);
+  let wl = Math.floor(wIdeal);
+  if (wl % 2 === 0) wl--;
+  const wu = wl + 2;
+  const mIdeal = (12 * sigma * sigma - n * wl * wl - 4 * n * wl - 3 * n) / (-4 * wl - 4);
+  const m = Math.round(mIdeal);
+  return Array.from({ length: n }, (_, i) => ((i < m ? wl : wu) - 1) / 2);
 }
 
-/** Separable Gaussian blur of one w×h plane in place (replicated borders), `tmp` ≥ w·h. */
-export function blurPlane(p: Float32Array, w: number, h: number, sigma: number, tmp: Float32Array): void {
-  if (sigma <= 0) return;
-  const k = gaussKernel(sigma);
-  const r = (k.length - 1) >> 1;
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    for (let x = 0; x < w; x++) {
-      let acc = 0;
-      for (let j = -r; j <= r; j++) {
-        const xx = x + j < 0 ? 0 : x + j >= w ? w - 1 : x + j;
-        acc += k[j + r] * p[row + xx];
-      }
-      tmp[row + x] = acc;
+/** Running-sum box filter of radius r along rows (dx = 1) or columns, replicated borders. */
+function boxPass(src: Float32Array, dst: Float32Array, w: number, h: number, r: number, horizontal: boolean): void {
+  const len = horizontal ? w : h;
+  const lines = horizontal ? h : w;
+  const step = horizontal ? 1 : w;
+  const lineStep = horizontal ? w : 1;
+  const inv = 1 / (2 * r + 1);
+  const last = len - 1;
+  for (let l = 0; l < lines; l++) {
+    const base = l * lineStep;
+    let acc = 0;
+    for (let j = -r; j <= r; j++) acc += src[base + (j < 0 ? 0 : j > last ? last : j) * step];
+    for (let i = 0; i < len; i++) {
+      dst[base + i * step] = acc * inv;
+      const add = i + r + 1;
+      const sub = i - r;
+      acc += src[base + (add > last ? last : add) * step] - src[base + (sub < 0 ? 0 : sub) * step];
     }
   }
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      let acc = 0;
-      for (let j = -r; j <= r; j++) {
-        const yy = y + j < 0 ? 0 : y + j >= h ? h - 1 : y + j;
-        acc += k[j + r] * tmp[yy * w + x];
-      }
-      p[y * w + x] = acc;
-    }
+}
+
+/**
+ * Gaussian-like blur of one w×h plane in place: three box filters per axis (O(1) per pixel whatever
+ * σ), replicated borders. `tmp` ≥ w·h.
+ */
+export function blurPlane(p: Float32Array, w: number, h: number, sigma: number, tmp: Float32Array): void {
+  if (sigma <= 0) return;
+  for (const r of boxRadiiForGauss(sigma)) {
+    if (r <= 0) continue;
+    boxPass(p, tmp, w, h, r, true);
+    boxPass(tmp, p, w, h, r, false);
   }
 }
 

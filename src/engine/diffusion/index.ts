@@ -84,6 +84,8 @@ export interface DiffusionInfo {
   onnxRuns: number;
   msOnnx: number;
   policyCalls: number;
+  /** Time inside policy runs. */
+  msPolicy: number;
   passes: { scale: number; width: number; height: number; tiles: number }[];
   /** Antialiased bicubic shrink applied after the passes (1 = none). */
   downscale: number;
@@ -117,6 +119,7 @@ interface PassResult {
   onnxRuns: number;
   msOnnx: number;
   policyCalls: number;
+  msPolicy: number;
 }
 
 interface PassCtx {
@@ -182,6 +185,7 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
   let onnxRuns = 0;
   let msOnnx = 0;
   let policyCalls = 0;
+  let msPolicy = 0;
   let batchStart = 0;
   let batchTiles = 0;
   let batchStep = 0;
@@ -237,11 +241,13 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
     const sess = model.policy;
     const pfn: PolicyFn = async (x, t, h, b) => {
       policyCalls++;
+      const t0 = performance.now();
       const res = await sess.run({
         [io.inputs[0]]: new ort.Tensor('float32', x.subarray(0, b * 3 * S * S), [b, 3, S, S]),
         [io.inputs[1]]: new ort.Tensor('float32', t.subarray(0, b * 3), [b, 3]),
         [io.inputs[2]]: new ort.Tensor('float32', h.subarray(0, b * io.hidden), [b, io.hidden]),
       });
+      msPolicy += performance.now() - t0;
       return { p: res[io.outputs[0]].data as Float32Array, hOut: res[io.outputs[2]].data as Float32Array };
     };
     policy = policyDecider({
@@ -295,7 +301,7 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
     }
   }
   for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > 1 ? 1 : out[i];
-  return { image: { width: W, height: H, data: out }, calls, callsPerTile, fineLevelsPerTile, onnxRuns, msOnnx, policyCalls };
+  return { image: { width: W, height: H, data: out }, calls, callsPerTile, fineLevelsPerTile, onnxRuns, msOnnx, policyCalls, msPolicy };
 }
 
 /**
@@ -350,6 +356,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
   let onnxRuns = 0;
   let msOnnx = 0;
   let policyCalls = 0;
+  let msPolicy = 0;
   let perTile: number[][] | null = null;
   let tilesBefore = 0;
   let pass = 0;
@@ -384,6 +391,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     onnxRuns += r.onnxRuns;
     msOnnx += r.msOnnx;
     policyCalls += r.policyCalls;
+    msPolicy += r.msPolicy;
     perTile ??= r.fineLevelsPerTile;
   }
   const union = new Set<number>();
@@ -406,6 +414,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     onnxRuns,
     msOnnx,
     policyCalls,
+    msPolicy,
     passes,
     downscale,
     colorCorrect: colorCorrect && !grey,

@@ -1,0 +1,122 @@
+/**
+ * Diffusion engine speed (never a test): `npx tsx bench/engine-speed.ts [--quick] [--json out.json]`.
+ *
+ * 1. Per denoiser step at 64/128/256 px tiles (one tile, batch 1, ddpm:10): the engine's wall time
+ *    per step, the time inside onnxruntime per step, a bare onnxruntime loop on the same shapes, and
+ *    the engine's overhead outside onnxruntime as % of sampling time.
+ * 2. Tile count scaling (64 px tiles, overlap 16, ddpm:10): 1 … 36 tiles, batch 4.
+ * 3. Batch size at 16 tiles: 1, 2, 4, 8.
+ * 4. skipdiff with the policy (tiny-x4), and models/face-x8 if present.
+ * Medians of a few runs; these 2-core machines are shared, so read ratios, not absolute times.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { loadModel, restoreDiffusion, type ModelPackage } from '../src/engine/diffusion/index';
+import type { ImageF32 } from '../src/engine/image';
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const jsonOut = args.includes('--json') ? args[args.indexOf('--json') + 1] : null;
+const REPS = quick ? 2 : 3;
+const threads = availableParallelism();
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+function lr(w: number, h: number): ImageF32 {
+  const d = new Float32Array(w * h * 3);
+  for (let i = 0; i < d.length; i++) d[i] = 0.5 + 0.4 * Math.sin(i * 0.37) * Math.cos(i * 0.011);
+  return { width: w, height: h, data: d };
+}
+function withTile(m: ModelPackage, size: number, overlap = size / 4): ModelPackage {
+  return { ...m, card: { ...m.card, tile: { ...m.card.tile, size, overlap } } };
+}
+async function bareOrt(m: ModelPackage, T: number, b: number, n: number): Promise<number> {
+  const size = b * 3 * T * T;
+  const feeds = {
+    x_t: new ort.Tensor('float32', new Float32Array(size).fill(0.1), [b, 3, T, T]),
+    cond: new ort.Tensor('float32', new Float32Array(size).fill(0.2), [b, 3, T, T]),
+    gamma: new ort.Tensor('float32', new Float32Array(b).fill(0.5), [b]),
+  };
+  await m.denoiser.run(feeds);
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await m.denoiser.run(feeds);
+    t.push(performance.now() - t0);
+  }
+  return median(t);
+}
+async function engine(m: ModelPackage, img: ImageF32, o: { scale: number; sampler: string; fidelity?: number; batch?: number }) {
+  const runs = [];
+  await restoreDiffusion(m, img, { fidelity: 0.5, seed: 1, ...o }); // warm-up
+  for (let i = 0; i < REPS; i++) runs.push((await restoreDiffusion(m, img, { fidelity: 0.5, seed: 1, ...o })).info);
+  const ms = median(runs.map((r) => r.msSampling));
+  const onnx = median(runs.map((r) => r.msOnnx + r.msPolicy));
+  const overhead = median(runs.map((r) => (r.msSampling - r.msOnnx - r.msPolicy) / r.msSampling));
+  return { ms, onnx, overhead, info: runs[0] };
+}
+const fmt = (v: number, d = 1) => v.toFixed(d).padStart(8);
+const results: Record<string, unknown> = { threads, date: new Date().toISOString() };
+
+const x4 = await loadModel(new URL('../test/fixtures/models/tiny-x4/', import.meta.url).pathname, { threads });
+console.log(`# Diffusion engine speed — tiny-x4 (random weights, ${x4.card.architecture?.params ?? '?'} params), ${threads} threads, median of ${REPS}\n`);
+
+console.log('## Per denoiser step (one tile, batch 1, ddpm:10)');
+console.log('| tile | engine ms/step | in onnxruntime ms/step | bare onnxruntime ms/step | overhead outside ORT |');
+console.log('|---:|---:|---:|---:|---:|');
+const perStep = [];
+for (const T of [64, 128, 256]) {
+  const m = withTile(x4, T);
+  const e = await engine(m, lr(T / 4, T / 4), { scale: 4, sampler: 'ddpm:10', batch: 1 });
+  const bare = await bareOrt(m, T, 1, quick ? 5 : 10);
+  const row = { tile: T, msPerStep: e.ms / 10, ortPerStep: e.onnx / 10, barePerStep: bare, overheadPct: 100 * e.overhead };
+  perStep.push(row);
+  console.log(`| ${T} | ${fmt(row.msPerStep, 2)} | ${fmt(row.ortPerStep, 2)} | ${fmt(bare, 2)} | ${fmt(row.overheadPct)} % |`);
+}
+results.perStep = perStep;
+
+console.log('\n## Tile count (64 px tiles, overlap 16, ddpm:10, batch 4)');
+console.log('| output | tiles | total ms | ms per tile | overhead |');
+console.log('|---:|---:|---:|---:|---:|');
+const scaling = [];
+for (const n of quick ? [1, 2, 4] : [1, 2, 4, 6]) {
+  const side = 16 + (n - 1) * 12; // LR side so that the HR canvas holds n×n tiles of 64 at stride 48
+  const e = await engine(x4, lr(side, side), { scale: 4, sampler: 'ddpm:10', batch: 4 });
+  const row = { output: side * 4, tiles: e.info.tiles, ms: e.ms, msPerTile: e.ms / e.info.tiles, overheadPct: 100 * e.overhead };
+  scaling.push(row);
+  console.log(`| ${row.output}² | ${row.tiles} | ${fmt(row.ms, 0)} | ${fmt(row.msPerTile)} | ${fmt(row.overheadPct)} % |`);
+}
+results.scaling = scaling;
+
+console.log('\n## Batch size (16 tiles of 64 px, ddpm:10)');
+console.log('| batch | total ms | ms per tile-step | overhead |');
+console.log('|---:|---:|---:|---:|');
+const batches = [];
+for (const b of [1, 2, 4, 8]) {
+  const e = await engine(x4, lr(52, 52), { scale: 4, sampler: 'ddpm:10', batch: b });
+  const row = { batch: b, ms: e.ms, msPerTileStep: e.ms / e.info.calls, overheadPct: 100 * e.overhead };
+  batches.push(row);
+  console.log(`| ${b} | ${fmt(row.ms, 0)} | ${fmt(row.msPerTileStep, 2)} | ${fmt(row.overheadPct)} % |`);
+}
+results.batches = batches;
+
+console.log('\n## Samplers on 4 tiles of 64 px (batch 4, knob 0.5)');
+console.log('| model | sampler | calls/tile | total ms | policy ms | overhead |');
+console.log('|---|---|---:|---:|---:|---:|');
+const samplers = [];
+const models: [string, ModelPackage][] = [['tiny-x4', x4]];
+const face = new URL('../models/face-x8/', import.meta.url).pathname;
+if (existsSync(face + 'card.json')) models.push(['face-x8', await loadModel(face, { threads })]);
+for (const [name, m] of models) {
+  const img = name === 'face-x8' ? lr(16, 16) : lr(28, 28);
+  const scale = m.card.primaryScale;
+  for (const sampler of ['csa', 'skipdiff', 'fixed:10', 'ddim:20']) {
+    const e = await engine(m, img, { scale, sampler, batch: 4 });
+    const row = { model: name, sampler, callsPerTile: e.info.callsPerTile, ms: e.ms, msPolicy: e.info.msPolicy, overheadPct: 100 * e.overhead, tiles: e.info.tiles };
+    samplers.push(row);
+    console.log(`| ${name} | ${sampler} | ${row.callsPerTile} | ${fmt(row.ms, 0)} | ${fmt(row.msPolicy, 0)} | ${fmt(row.overheadPct)} % |`);
+  }
+}
+if (models.length === 1) console.log('\n(models/face-x8 not present: skipped)');
+results.samplers = samplers;
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));
