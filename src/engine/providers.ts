@@ -357,6 +357,8 @@ export interface SelectOptions extends SelfTestOptions {
   autoMinSpeedup?: number;
   /** Skip the in-memory decision cache. */
   noCache?: boolean;
+  /** Self-tests already run (e.g. by `doctor` in child processes): used instead of running them again. */
+  selfTests?: Partial<Record<ProviderName, SelfTestResult>>;
 }
 
 const decisions = new Map<string, Promise<ProviderChoice>>();
@@ -378,7 +380,7 @@ const fmtMs = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${m
 export function selectProvider(setting: ProviderSetting | string, modelDir: string, opts: SelectOptions = {}): Promise<ProviderChoice> {
   const s = parseProviderSetting(setting);
   const key = [resolve(modelDir), s, opts.threads ?? 0, opts.tolerance ?? DEFAULT_TOLERANCE, opts.autoMinSpeedup ?? 1, (opts.offered ?? []).join('+')].join('|');
-  const cacheable = !opts.noCache && opts.perturbReference === undefined;
+  const cacheable = !opts.noCache && opts.perturbReference === undefined && !opts.selfTests;
   if (cacheable) {
     const hit = decisions.get(key);
     if (hit) return hit;
@@ -416,7 +418,7 @@ async function decide(setting: ProviderSetting, modelDir: string, opts: SelectOp
       if (setting !== 'auto') tried.push({ provider: p, ok: false, reason: `not available in this onnxruntime build on ${process.platform} (offered: ${offered.join(', ')})` });
       continue;
     }
-    const st = await runSelfTest(p, modelDir, opts);
+    const st = opts.selfTests?.[p] ?? (await runSelfTest(p, modelDir, opts));
     if (!st.ok) {
       tried.push({ provider: p, ok: false, reason: st.error ?? 'self-test failed', selfTest: st });
       continue;
@@ -493,8 +495,11 @@ export const median = (xs: readonly number[]): number => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/** Time one denoiser step of `batch` × size² on `provider` (seeded input; a warm-up call, then `runs` calls). */
-export async function timeStep(provider: ProviderName, modelDir: string, o: { size?: number; batch?: number; runs?: number; threads?: number } = {}): Promise<StepTiming> {
+/**
+ * Time one denoiser step of `batch` × size² on `provider` (seeded input; a warm-up call, then up to `runs`
+ * calls, stopping early once `budgetMs` (default 15 s) is spent, at least one timed call).
+ */
+export async function timeStep(provider: ProviderName, modelDir: string, o: { size?: number; batch?: number; runs?: number; threads?: number; budgetMs?: number } = {}): Promise<StepTiming> {
   const size = o.size ?? 128;
   const batch = o.batch ?? 1;
   const runs = Math.max(1, o.runs ?? 3);
@@ -514,10 +519,13 @@ export async function timeStep(provider: ProviderName, modelDir: string, o: { si
   await pkg.denoiser.run(feeds);
   const firstMs = performance.now() - t;
   const times: number[] = [];
+  const budget = o.budgetMs ?? 15_000;
+  const start = performance.now();
   for (let i = 0; i < runs; i++) {
     t = performance.now();
     await pkg.denoiser.run(feeds);
     times.push(performance.now() - t);
+    if (performance.now() - start > budget) break;
   }
   return { provider, size, batch, firstMs, runs: times, medianMs: median(times) };
 }

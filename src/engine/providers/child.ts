@@ -58,7 +58,7 @@ async function handle(req: IsolatedRequest): Promise<unknown> {
       return selectProvider(req.setting ?? 'auto', req.modelDir!, sel);
     case 'time': {
       const out = [];
-      for (const s of req.sizes ?? [128]) for (const b of req.batches ?? [1]) out.push(await timeStep(req.provider as ProviderName, req.modelDir!, { size: s, batch: b, runs: req.runs, threads: req.threads }));
+      for (const s of req.sizes ?? [128]) for (const b of req.batches ?? [1]) out.push(await timeStep(req.provider as ProviderName, req.modelDir!, { size: s, batch: b, runs: req.runs, threads: req.threads, budgetMs: req.budgetMs }));
       return out;
     }
     case 'parity':

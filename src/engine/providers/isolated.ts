@@ -24,6 +24,8 @@ export interface IsolatedRequest {
   sizes?: number[];
   batches?: number[];
   runs?: number;
+  /** 'time': stop timing a size/batch after this many ms (at least one timed run). */
+  budgetMs?: number;
   parityDir?: string;
   root?: string;
   restore?: RestoreRequest;
