@@ -48,6 +48,7 @@ export interface BenchOpts {
   seed?: string;
   fidelity?: string;
   threads?: string;
+  crop?: string;
   modelsDir?: string;
   json?: string;
   plot?: string;
@@ -94,6 +95,8 @@ export interface BenchResult {
   modelNote?: string;
   n: number;
   seed: number;
+  /** Centre crop applied to the HR images (0 = none: the standard protocol). */
+  crop: number;
   date: string;
   machine: { cpus: number; cpuModel: string; node: string; threads: number };
   protocol: string;
@@ -156,6 +159,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--seed <n>', 'base seed (image i uses seed + i)', '0')
     .option('--fidelity <f>', 'knob used by csa / fixed / ddpm / ddim (skipdiff:<knob> sets its own)', '0.5')
     .option('--threads <n>', 'onnxruntime threads (default: all cores)')
+    .option('--crop <px>', 'centre-crop each HR image to at most px x px first (quick runs on large images; not the standard protocol)')
     .option('--json <file>', 'write the full results as JSON')
     .option('--md <file>', 'write a Markdown table')
     .option('--plot <file>', 'write a PSNR vs NIQE plot (.svg or .png)')
@@ -212,6 +216,18 @@ function toRgb(img: ImageU8): ImageU8 {
   return { width: img.width, height: img.height, channels: 3, data: out };
 }
 
+function centreCrop(img: ImageU8, size: number): ImageU8 {
+  const w = Math.min(size, img.width);
+  const h = Math.min(size, img.height);
+  if (w === img.width && h === img.height) return img;
+  const x0 = (img.width - w) >> 1;
+  const y0 = (img.height - h) >> 1;
+  const c = img.channels;
+  const out = new Uint8Array(w * h * c);
+  for (let y = 0; y < h; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * c, ((y0 + y) * img.width + x0 + w) * c), y * w * c);
+  return { width: w, height: h, channels: c, data: out };
+}
+
 async function lanczos(lr: ImageU8, w: number, h: number): Promise<ImageU8> {
   const { data, info } = await sharp(Buffer.from(lr.data.buffer, lr.data.byteOffset, lr.data.length), {
     raw: { width: lr.width, height: lr.height, channels: 3 },
@@ -259,6 +275,8 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   if (!(fidelity >= 0 && fidelity <= 1)) throw usage(`--fidelity must be in [0, 1] (got "${o.fidelity}")`);
   const threads = o.threads ? Number(o.threads) : availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw usage(`--threads must be a positive integer (got "${o.threads}")`);
+  const crop = o.crop !== undefined ? Number(o.crop) : 0;
+  if (!Number.isInteger(crop) || crop < 0 || (crop > 0 && crop < 16 * scale)) throw usage(`--crop must be an integer >= ${16 * scale} px (got "${o.crop}")`);
   let methods: Method[];
   try {
     methods = parseMethods(o.methods ?? DEFAULT_METHODS, fidelity);
@@ -337,7 +355,9 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   const t0 = Date.now();
   for (let i = 0; i < files.length; i++) {
     const file = files[i];
-    const hr = cropToMultiple(toRgb(await readImageU8(path.join(o.set, file))), scale);
+    let full = toRgb(await readImageU8(path.join(o.set, file)));
+    if (crop) full = centreCrop(full, crop);
+    const hr = cropToMultiple(full, scale);
     const lr = degradeU8(hr, scale);
     hrNow = hr;
     if (i === 0) {
@@ -423,9 +443,11 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     modelNote,
     n: files.length,
     seed,
+    crop,
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, threads },
     protocol:
+      (crop ? `HR centre-cropped to at most ${crop}x${crop} (not the standard protocol); ` : '') +
       'HR cropped to a multiple of the scale; LR = PyTorch antialiased bicubic (a=-0.5) down, rounded to uint8; ' +
       'PSNR/SSIM on MATLAB Y with the border shaved by the scale; NIQE = our params (models/niqe), small-block variant under 192 px; ' +
       'LR-PSNR = PSNR(Y) of round(AA-bicubic down(output)) vs LR; ms = wall time of the restore only (median over images)',
@@ -445,7 +467,7 @@ const pm = (v: number, s: number, d: number) => (Number.isFinite(v) ? `${f(v, d)
 export function benchMarkdown(r: BenchResult): string {
   const variants = [...new Set(r.methods.filter((m) => m.available).map((m) => m.niqeVariant))].join(', ');
   const lines = [
-    `### ${setLabel(r.set)} ×${r.scale}: ${r.n} images, model ${r.model ?? 'none'}, seed ${r.seed}`,
+    `### ${setLabel(r.set)} ×${r.scale}: ${r.n} images${r.crop ? ` (centre crops ≤ ${r.crop}²)` : ''}, model ${r.model ?? 'none'}, seed ${r.seed}`,
     '',
     `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
     '',
@@ -484,7 +506,7 @@ export function benchPlotSpec(r: BenchResult): Record<string, unknown> {
       ms: Math.max(1, m.msMedian),
       calls: m.calls,
     }));
-  const title = `${setLabel(r.set)} ×${r.scale} (${r.n} images${r.model ? `, ${r.model}` : ''})`;
+  const title = `${setLabel(r.set)} ×${r.scale} (${r.n} images${r.crop ? `, centre crops ≤ ${r.crop}²` : ''}${r.model ? `, ${r.model}` : ''})`;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, subtitle: 'better = right (PSNR) and down (NIQE); marker area = median wall ms per image' },
