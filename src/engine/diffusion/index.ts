@@ -159,24 +159,33 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
   const rowIdx = grid.y.starts.map((s) => Int32Array.from({ length: th }, (_, j) => reflectIndex(s + j, H)));
 
   const B = Math.max(1, Math.min(c.batch, grid.count));
-  const lanes: Lane[] = Array.from({ length: B }, () => makeLane(chw, new Rng(c.seed, 0)));
-  const conds = Array.from({ length: B }, () => new Float32Array(chw));
+  // Batch input buffers. Lane i's x and cond live *in* slot i of xB / cB, so a call on lanes
+  // 0 … b−1 (every call except FSR calls where only some tiles run) feeds them without a copy;
+  // other member sets are gathered into xG / cG. ε is read straight from onnxruntime's output.
   const xB = new Float32Array(B * chw);
   const cB = new Float32Array(B * chw);
   const gB = new Float32Array(B);
+  const slot = (buf: Float32Array, i: number) => buf.subarray(i * chw, (i + 1) * chw);
+  const lanes: Lane[] = Array.from({ length: B }, (_, i) => makeLane(chw, new Rng(c.seed, 0), slot(xB, i)));
+  const conds = Array.from({ length: B }, (_, i) => slot(cB, i));
+  let xG: Float32Array | null = null;
+  let cG: Float32Array | null = null;
   const [inX, inC, inG] = card.io.denoiser.inputs;
   const outEps = card.io.denoiser.outputs[0];
-  // One set of tensors per sub-batch size, over views of the same buffers: no per-step allocation.
-  const tensors = new Map<number, Record<string, ort.Tensor>>();
-  const feedsFor = (b: number) => {
-    let f = tensors.get(b);
+  // One set of tensors per (sub-batch size, gathered or not), over views of the same buffers.
+  const tensors = new Map<string, Record<string, ort.Tensor>>();
+  const feedsFor = (b: number, gathered: boolean) => {
+    const key = `${b}${gathered ? 'g' : ''}`;
+    let f = tensors.get(key);
     if (!f) {
+      const xs = gathered ? xG! : xB;
+      const cs = gathered ? cG! : cB;
       f = {
-        [inX]: new ort.Tensor('float32', xB.subarray(0, b * chw), [b, 3, th, tw]),
-        [inC]: new ort.Tensor('float32', cB.subarray(0, b * chw), [b, 3, th, tw]),
+        [inX]: new ort.Tensor('float32', xs.subarray(0, b * chw), [b, 3, th, tw]),
+        [inC]: new ort.Tensor('float32', cs.subarray(0, b * chw), [b, 3, th, tw]),
         [inG]: new ort.Tensor('float32', gB.subarray(0, b), [b]),
       };
-      tensors.set(b, f);
+      tensors.set(key, f);
     }
     return f;
   };
@@ -189,27 +198,32 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
   let batchStart = 0;
   let batchTiles = 0;
   let batchStep = 0;
-  let lastMembers = '';
+  let lastGathered = '';
   let active: Lane[] = [];
   const model_ = async (members: readonly number[], ab: number) => {
     if (c.signal?.aborted) throw abortError(c.signal);
     const b = members.length;
-    const key = members.join(',');
-    for (let i = 0; i < b; i++) xB.set(active[members[i]].x, i * chw);
-    if (key !== lastMembers) {
-      for (let i = 0; i < b; i++) cB.set(conds[members[i]], i * chw);
-      lastMembers = key;
+    let identity = true;
+    for (let i = 0; i < b; i++) if (members[i] !== i) identity = false;
+    if (!identity) {
+      xG ??= new Float32Array(B * chw);
+      cG ??= new Float32Array(B * chw);
+      for (let i = 0; i < b; i++) xG.set(active[members[i]].x, i * chw);
+      const key = members.join(',');
+      if (key !== lastGathered) {
+        for (let i = 0; i < b; i++) cG.set(conds[members[i]], i * chw);
+        lastGathered = key;
+      }
     }
     gB.fill(Math.sqrt(ab), 0, b);
     const t0 = performance.now();
-    const res = await model.denoiser.run(feedsFor(b));
+    const res = await model.denoiser.run(feedsFor(b, !identity));
     msOnnx += performance.now() - t0;
     const eps = res[outEps].data as Float32Array;
-    for (let i = 0; i < b; i++) active[members[i]].eps.set(eps.subarray(i * chw, (i + 1) * chw));
-    res[outEps].dispose?.();
+    for (let i = 0; i < b; i++) active[members[i]].eps = eps.subarray(i * chw, (i + 1) * chw);
     onnxRuns++;
     calls += b;
-    batchStep = Math.max(batchStep, ...members.map((m) => active[m].calls + 1));
+    for (let i = 0; i < b; i++) batchStep = Math.max(batchStep, active[members[i]].calls + 1);
     c.progress(c.tilesBefore + batchStart, batchTiles, Math.min(batchStep, c.stepsPerTile), c.stepsPerTile);
   };
   const ctx: SamplerCtx = { lanes: [], model: model_ };
@@ -272,7 +286,7 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
     batchStart = b0;
     batchTiles = nb;
     batchStep = 0;
-    lastMembers = '';
+    lastGathered = '';
     for (let i = 0; i < nb; i++) {
       const t = b0 + i;
       const { col, row } = tileAt(grid, t);

@@ -129,6 +129,52 @@ export class Rng {
   }
 
   /**
+   * In place x[i] = a·y[i] + b·x[i] + c·z_i with z_i ~ N(0, 1) — the ancestral step's whole
+   * arithmetic fused with the noise draw (one pass over memory, no noise buffer). Draws exactly
+   * the normals fillNormal would, in the same order.
+   */
+  fusedAxpbyNormal(x: Float32Array, y: Float32Array, a: number, b: number, c: number): void {
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    const n = x.length;
+    for (let i = 0; i < n; i++) {
+      const m5 = Math.imul(s1, 5);
+      const r = Math.imul((m5 << 7) | (m5 >>> 25), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = (s3 << 11) | (s3 >>> 21);
+      const iz = r & 127;
+      const hz = r >> 7;
+      const ahz = hz < 0 ? -hz : hz;
+      let z: number;
+      if (ahz < kn[iz]) {
+        z = hz * wn[iz];
+      } else {
+        this.s0 = s0;
+        this.s1 = s1;
+        this.s2 = s2;
+        this.s3 = s3;
+        z = this.normalSlow(hz, iz);
+        s0 = this.s0;
+        s1 = this.s1;
+        s2 = this.s2;
+        s3 = this.s3;
+      }
+      x[i] = a * y[i] + b * x[i] + c * z;
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+  }
+
+  /**
    * Fill `out` with N(0, 1) samples — the same sequence as calling normal() out.length times, but
    * with the generator state in locals (the hot loop of every ancestral step).
    */

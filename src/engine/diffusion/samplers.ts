@@ -15,7 +15,7 @@ export interface Lane {
   x: Float32Array;
   /** x̂₀ of the latest denoiser call (valid when hasX0). */
   x0: Float32Array;
-  /** ε written by the model function. */
+  /** ε of the latest call: the model function writes it, or points it at a view of its output. */
   eps: Float32Array;
   rng: Rng;
   /** ᾱ of the level x lives at. */
@@ -27,7 +27,10 @@ export interface Lane {
   fineLevels: number[];
 }
 
-/** Evaluate ε for lanes `members` (all at level ᾱ = alphaBar), writing lanes[m].eps. */
+/**
+ * Evaluate ε for lanes `members` (all at level ᾱ = alphaBar): fill lanes[m].eps, or set it to a view
+ * of the model's output (valid until the next model call).
+ */
 export type ModelFn = (members: readonly number[], alphaBar: number) => Promise<void>;
 
 export interface SamplerCtx {
@@ -35,8 +38,10 @@ export interface SamplerCtx {
   model: ModelFn;
 }
 
-export function makeLane(size: number, rng: Rng): Lane {
-  return { x: new Float32Array(size), x0: new Float32Array(size), eps: new Float32Array(size), rng, ab: 0, hasX0: false, calls: 0, fineLevels: [] };
+/** A lane of `size` values; `x` may be given as a view into a batch buffer (saves a copy per call). */
+export function makeLane(size: number, rng: Rng, x?: Float32Array): Lane {
+  if (x && x.length !== size) throw new Error('internal: lane view has the wrong size');
+  return { x: x ?? new Float32Array(size), x0: new Float32Array(size), eps: new Float32Array(size), rng, ab: 0, hasX0: false, calls: 0, fineLevels: [] };
 }
 
 /** Reset a lane to pure noise N(0, I) at level ᾱ = startAb (reusing its buffers). */

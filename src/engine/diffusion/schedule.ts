@@ -124,10 +124,7 @@ export function ddpmStep(x: Float32Array, x0: Float32Array, abA: number, abB: nu
     return;
   }
   const { cX0, cXa, variance } = posteriorCoefs(abA, abB);
-  const sd = Math.sqrt(variance);
-  const n = x.length;
-  const z = rng.fillNormal(noiseScratch(n));
-  for (let i = 0; i < n; i++) x[i] = cX0 * x0[i] + cXa * x[i] + sd * z[i];
+  rng.fusedAxpbyNormal(x, x0, cX0, cXa, Math.sqrt(variance));
 }
 
 let scratch = new Float32Array(0);
