@@ -79,8 +79,10 @@ def main():
         "gammaSampling": "SR3: level k uniform in the T_train-step cosine grid, gamma uniform in "
                          "[sqrt(ab_k), sqrt(ab_{k-1})], ab_{-1} = 1; x_t = gamma x0 + sqrt(1-gamma^2) eps; eps-prediction",
         "augment": "horizontal flip" if a.task == "face" else "random patches, flips, rot90",
-        "command": "python3 training/train.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in targs.items()
-                                                         if v not in (None, False, "", 0) and k != "resume"),
+        "command": "python3 training/train.py " + " ".join(
+            (f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} {v}") for k, v in targs.items()
+            if v not in (None, False, "") and k != "resume"
+            and not (targs.get("preset") and k in ("stem", "base", "mults", "blocks", "emb_dim"))),
     }
     card = make_card(
         id=a.id, task=a.task, scales=scales, primary=a.scale, framing=framing, multiple=cfg.multiple(),

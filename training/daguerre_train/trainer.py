@@ -44,10 +44,22 @@ def q_sample(x0, gamma, noise):
     return g * x0 + torch.sqrt((1 - g * g).clamp_min(0)) * noise
 
 
-def loss_fn(pred, target, kind: str):
-    if kind == "l1":
-        return (pred.float() - target).abs().mean()
-    return F.mse_loss(pred.float(), target)
+def loss_fn(pred, target, kind: str, weight=None):
+    """eps-space L1/L2, optionally weighted per sample (weight [B])."""
+    d = pred.float() - target
+    per = d.abs() if kind == "l1" else d * d
+    if weight is None:
+        return per.mean()
+    return (per.mean(dim=(1, 2, 3)) * weight).mean()
+
+
+def min_snr_weight(gamma, min_snr: float, kind: str):
+    """Min-SNR-style truncation (Hang et al. 2023) for eps-loss: weight = min(SNR, k)/SNR with SNR = g^2/(1-g^2)
+    (L2); for L1 the eps error scales with sqrt(SNR), so weight = min(sqrt(SNR), sqrt(k))/sqrt(SNR).
+    Tames the low-noise levels, where eps = (x_t - g x0)/sigma amplifies x0 errors by g/sigma."""
+    snr = gamma.float() ** 2 / (1 - gamma.float() ** 2).clamp_min(1e-8)
+    w = snr.clamp(max=min_snr) / snr
+    return w.sqrt() if kind == "l1" else w
 
 
 def build_model(args) -> Denoiser:
@@ -156,6 +168,7 @@ def train(args):
     deadline = t_start + args.max_minutes * 60 if args.max_minutes else None
     last_ckpt = time.time()
     acc = torch.zeros((), device=device)
+    acc_eps = torch.zeros((), device=device)  # unweighted eps-L1, comparable across loss settings
     acc_n = 0
     t_log, s_log = time.time(), state["samples"]
     session_start = time.time()
@@ -177,7 +190,8 @@ def train(args):
         x_t = q_sample(hr, gamma, noise)
         with autocast():
             pred = fwd(x_t, cond, gamma)
-        loss = loss_fn(pred, noise, args.loss)
+        w = min_snr_weight(gamma, args.min_snr, args.loss) if args.min_snr > 0 else None
+        loss = loss_fn(pred, noise, args.loss, w)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if args.clip > 0:
@@ -185,19 +199,22 @@ def train(args):
         opt.step()
         ema.update()
         acc += loss.detach()
+        acc_eps += (pred.detach().float() - noise).abs().mean()
         acc_n += 1
         state["step"] += 1
         state["samples"] += args.batch
         now = time.time()
         state["train_seconds"] = session_train0 + (now - session_start)
         if state["step"] % args.log_every == 0:
-            l = float(acc) / acc_n  # the only host sync, every log_every steps
+            l = float(acc) / acc_n  # the only host syncs, every log_every steps
+            le = float(acc_eps) / acc_n
             sps = (state["samples"] - s_log) / max(1e-9, now - t_log)
-            rec = {"step": state["step"], "samples": state["samples"], "loss": l, "samples_per_s": sps,
+            rec = {"step": state["step"], "samples": state["samples"], "loss": l, "eps_l1": le, "samples_per_s": sps,
                    "lr": lr, "elapsed_s": now - t_start, "time": time.strftime("%H:%M:%S", time.gmtime(now))}
             logger.log(rec, f"[train] {rec['time']} step {state['step']:6d} samples {state['samples']:8d} "
-                            f"loss {l:.4f} {sps:6.1f} samples/s lr {lr:.2e} elapsed {(now - t_start) / 60:.1f} min")
+                            f"loss {l:.4f} eps-L1 {le:.4f} {sps:6.1f} samples/s lr {lr:.2e} elapsed {(now - t_start) / 60:.1f} min")
             acc.zero_()
+            acc_eps.zero_()
             acc_n = 0
             t_log, s_log = time.time(), state["samples"]
         if args.max_steps and state["step"] >= args.max_steps:
@@ -246,6 +263,7 @@ def add_args(ap):
     ap.add_argument("--schedule", choices=["cosine", "linear"], default="cosine")
     ap.add_argument("--train-steps", type=int, default=1000, help="T_train levels of the training schedule")
     ap.add_argument("--loss", choices=["l1", "l2"], default="l1")
+    ap.add_argument("--min-snr", type=float, default=5.0, help="min-SNR loss truncation k (0 = plain eps loss)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--warmup", type=int, default=200)

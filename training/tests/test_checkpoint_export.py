@@ -114,6 +114,13 @@ class TestExport(unittest.TestCase):
             self.assertEqual(dims[2:], ["H", "W"])
             self.assertTrue(any(init.data_type == onnx.TensorProto.FLOAT16 for init in mo.graph.initializer))
 
+    def test_x0res_export(self):
+        m = Denoiser(PRESETS["tiny-x0"]).eval()
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "den.onnx")
+            export_denoiser(m, p, fp16=True)
+            onnx.checker.check_model(onnx.load(p))
+
     def test_policy_export(self):
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "pol.onnx")

@@ -17,6 +17,29 @@ class TestModel(unittest.TestCase):
             with torch.no_grad():
                 self.assertEqual(m(x, x, torch.rand(B)).shape, (B, 3, H, W))
 
+    def test_x0res_parameterisation(self):
+        """x0res: eps is computed from x0 = cond + residual, so x0 recovered from eps is cond + residual exactly, and
+        a zero residual (the zero-initialised output conv) gives x0 = cond."""
+        cfg = PRESETS["tiny-x0"]
+        m = Denoiser(cfg).eval()
+        x_t, cond = torch.randn(2, 3, 32, 32), torch.rand(2, 3, 32, 32) * 2 - 1
+        g = torch.tensor([0.3, 0.9])
+        with torch.no_grad():
+            eps = m(x_t, cond, g)
+        gg = g.view(-1, 1, 1, 1)
+        x0 = (x_t - torch.sqrt(1 - gg * gg) * eps) / gg
+        self.assertTrue(torch.allclose(x0, cond, atol=1e-5))
+        for B, H, W in ((1, 4, 4), (3, 12, 20)):
+            x = torch.randn(B, 3, H, W)
+            with torch.no_grad():
+                self.assertEqual(m(x, x, torch.rand(B)).shape, (B, 3, H, W))
+
+    def test_old_config_dicts_load_as_eps(self):
+        d = PRESETS["tiny"].to_dict()
+        del d["param"], d["in_skip"]
+        c = UNetConfig.from_dict(d)
+        self.assertEqual((c.param, c.in_skip), ("eps", False))
+
     def test_presets_size(self):
         m = Denoiser(PRESETS["s4-32"])
         self.assertLess(n_params(m), 4_000_000)
