@@ -60,11 +60,12 @@ export function ExportDialog({ result, onClose }: { result: Result; onClose(): v
             ))}
           </div>
         </fieldset>
-        <label className="field">
-          <span>
-            Quality <output>{format === 'png' ? 'lossless' : quality}</output>
-          </span>
+        <div className="field">
+          <label htmlFor="export-quality">
+            Quality <span className="value">{format === 'png' ? 'lossless' : quality}</span>
+          </label>
           <input
+            id="export-quality"
             type="range"
             min={1}
             max={100}
@@ -72,7 +73,7 @@ export function ExportDialog({ result, onClose }: { result: Result; onClose(): v
             disabled={format === 'png'}
             onChange={(e) => setQuality(Number(e.target.value))}
           />
-        </label>
+        </div>
         <label className="check-field">
           <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
           <span>Keep the original's metadata (EXIF, colour profile)</span>

@@ -56,6 +56,17 @@ function fmtRegion(r: Result) {
   return g ? `${g.w}×${g.h} px at ${g.x}, ${g.y}` : 'a region';
 }
 
+const METRICS: Record<string, string> = {
+  lrPsnr: 'LR-consistency PSNR (dB)',
+  psnr: 'PSNR (dB)',
+  ssim: 'SSIM',
+  niqe: 'NIQE (lower is better)',
+  niqeBlock: 'NIQE block size (px)',
+};
+function metricLabel(k: string): string {
+  return METRICS[k] ?? k.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/^./, (c) => c.toUpperCase());
+}
+
 export function ResultFacts({ a, b }: { a: Result | null; b: Result | null }) {
   if (!a) {
     return (
@@ -92,7 +103,7 @@ export function ResultFacts({ a, b }: { a: Result | null; b: Result | null }) {
           ))}
           {metricKeys.map((k) => (
             <tr key={`m-${k}`}>
-              <th scope="row">{k.toUpperCase()}</th>
+              <th scope="row">{metricLabel(k)}</th>
               {cols.map((r) => (
                 <td key={r.id}>{r.metrics?.[k] != null ? fmtNum(r.metrics[k]) : '—'}</td>
               ))}

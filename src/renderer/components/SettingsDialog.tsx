@@ -78,16 +78,16 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
                 <option value={8}>8×</option>
               </select>
             </label>
-            <label className="field">
-              <span>
-                Knob <output>{draft.defaultFidelity.toFixed(2)}</output>
-              </span>
-              <input type="range" min={0} max={1} step={0.01} value={draft.defaultFidelity} onChange={(e) => set('defaultFidelity', Number(e.target.value))} aria-valuetext={`${draft.defaultFidelity.toFixed(2)} (0 faithful, 1 detailed)`} />
+            <div className="field">
+              <label htmlFor="set-knob">
+                Knob <span className="value">{draft.defaultFidelity.toFixed(2)}</span>
+              </label>
+              <input id="set-knob" type="range" min={0} max={1} step={0.01} value={draft.defaultFidelity} onChange={(e) => set('defaultFidelity', Number(e.target.value))} aria-valuetext={`${draft.defaultFidelity.toFixed(2)} (0 faithful, 1 detailed)`} />
               <span className="knob-ends" aria-hidden="true">
                 <span>Faithful</span>
                 <span>Detailed</span>
               </span>
-            </label>
+            </div>
             <label className="field">
               <span>Sampler</span>
               <select value={draft.defaultSampler} onChange={(e) => set('defaultSampler', e.target.value)}>
@@ -120,12 +120,12 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
                 <option value="webp">WebP</option>
               </select>
             </label>
-            <label className="field">
-              <span>
-                Quality <output>{draft.outputFormat === 'png' ? 'lossless' : draft.outputQuality}</output>
-              </span>
-              <input type="range" min={1} max={100} value={draft.outputQuality} disabled={draft.outputFormat === 'png'} onChange={(e) => set('outputQuality', Number(e.target.value))} />
-            </label>
+            <div className="field">
+              <label htmlFor="set-quality">
+                Quality <span className="value">{draft.outputFormat === 'png' ? 'lossless' : draft.outputQuality}</span>
+              </label>
+              <input id="set-quality" type="range" min={1} max={100} value={draft.outputQuality} disabled={draft.outputFormat === 'png'} onChange={(e) => set('outputQuality', Number(e.target.value))} />
+            </div>
             <label className="check-field">
               <input type="checkbox" checked={draft.keepMetadata} onChange={(e) => set('keepMetadata', e.target.checked)} />
               <span>Keep the original's metadata (EXIF, colour profile)</span>
@@ -134,11 +134,11 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
 
           <fieldset>
             <legend>Performance</legend>
-            <label className="field">
-              <span>Threads</span>
-              <input type="number" min={1} max={256} value={draft.threads} onChange={(e) => set('threads', Math.max(1, Math.min(256, Math.floor(Number(e.target.value) || 1))))} />
-              <span className="hint">This computer has {cores} logical cores.</span>
-            </label>
+            <div className="field">
+              <label htmlFor="set-threads">Threads</label>
+              <input id="set-threads" type="number" min={1} max={256} value={draft.threads} aria-describedby="set-threads-hint" onChange={(e) => set('threads', Math.max(1, Math.min(256, Math.floor(Number(e.target.value) || 1))))} />
+              <span className="hint" id="set-threads-hint">This computer has {cores} logical cores.</span>
+            </div>
             <label className="field">
               <span>Compute</span>
               <select value={draft.provider} onChange={(e) => set('provider', e.target.value as Settings['provider'])}>

@@ -237,17 +237,16 @@ export function Viewer(props: ViewerProps) {
     ));
   const renderLoupe = (pw: number) =>
     props.loupe ? (
-      <div
-        className="loupe"
-        data-loupe
-        style={pos(props.loupe, pw)}
-        tabIndex={0}
-        role="button"
-        aria-label={`Preview area ${props.loupe.w}×${props.loupe.h} px at ${props.loupe.x}, ${props.loupe.y}. Drag or use arrow keys to move it; press P to preview.`}
-        onKeyDown={onLoupeKey}
-      >
-        <span className="loupe-label" aria-hidden="true">
-          Preview area
+      <div className="loupe" style={pos(props.loupe, pw)}>
+        <span
+          className="loupe-handle"
+          data-loupe
+          tabIndex={0}
+          role="button"
+          aria-label={`Loupe: ${props.loupe.w}×${props.loupe.h} px at ${props.loupe.x}, ${props.loupe.y}. Drag or use arrow keys to move it; press P to preview.`}
+          onKeyDown={onLoupeKey}
+        >
+          Preview area ✥
         </span>
       </div>
     ) : null;
