@@ -1,0 +1,412 @@
+/**
+ * Method `portrait`: a whole photograph, faces restored by the face model, the rest enlarged by the
+ * natural model (or Lanczos), blended back.
+ *
+ *   1. background  the whole photo ×scale: the natural package for the scale (task 'natural') when one
+ *                  exists, else Lanczos (sharp lanczos3);
+ *   2. faces       detected on the input (detect.ts) or given by the user (`faces`), minus `excludeFaces`;
+ *   3. per face    5 landmarks → output coordinates → similarity (Umeyama) onto the 128² template
+ *                  (template.ts, measured on faces/train) → the aligned 128² crop at output
+ *                  geometry, sampled from the input (bilinear) → antialiased bicubic ÷8 → 16² uint8
+ *                  (the face model's training degradation) → face model ×8 at the user's knob →
+ *                  low-frequency colour matched to the background in the same template frame →
+ *                  warped back (bilinear) and blended with a feathered elliptical mask;
+ *   4. large faces whose template frame spans more than `maxFaceFramePx` input pixels (default 64)
+ *                  are left to the background: the face model would see them at ≤ 1/4 of the
+ *                  resolution the input has (see bench/README-faces.md for the measurement).
+ *
+ * Pixels outside every face mask are byte-identical to the background result.
+ */
+import sharp from 'sharp';
+import type { ImageF32, ImageU8 } from '../image';
+import { f32ToU8, u8ToF32 } from '../image';
+import { blurPlane } from '../diffusion/color';
+import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
+import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
+import { detectFaces, fivePoints, landmarksForBoxes, type Box, type DetectOptions, type Point } from './detect';
+
+export type { Box, Point } from './detect';
+
+export interface PortraitProgress {
+  stage: 'background' | 'detect' | 'face' | 'blend';
+  /** 0-based face being restored (stage 'face'). */
+  face?: number;
+  faces?: number;
+  /** Overall fraction done, 0..1 (monotone). */
+  fraction: number;
+  /** Denoiser step within the current model run. */
+  step?: { k: number; K: number };
+}
+
+export interface PortraitOptions {
+  scale: number;
+  /** Knob in [0, 1] (0 = faithful, 1 = detailed), for both models. */
+  fidelity: number;
+  seed: number;
+  sampler?: string;
+  /** Folders searched for model packages (natural background, face model). */
+  modelDirs: string[];
+  threads?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: PortraitProgress) => void;
+  /** User-provided face boxes (input pixels): replace detection; landmarks are found inside them. */
+  faces?: Box[];
+  /** Indices (into the detected, or the given, face list) to leave to the background. */
+  excludeFaces?: number[];
+  /** Face model id (default: 'face-x8' if present, else the first 'face' package in modelDirs). */
+  faceModel?: string;
+  /** Background model id (default: the first 'natural' package serving `scale`; 'lanczos' forces Lanczos). */
+  backgroundModel?: string;
+  /** Faces whose 128² template frame spans more input pixels than this are left to the background. */
+  maxFaceFramePx?: number;
+  detect?: DetectOptions;
+}
+
+export interface PortraitFaceInfo {
+  box: Box;
+  landmarks: Point[];
+  score: number;
+  calls: number;
+  restored: boolean;
+  reason?: string;
+  /** The template frame's size in input pixels (the face model sees it at 16 px). */
+  framePx: number;
+  ms: number;
+}
+
+export interface PortraitInfo {
+  faces: PortraitFaceInfo[];
+  /** 'lanczos' or the natural package's id (e.g. 'natural-x4'). */
+  background: string;
+  faceModel: string | null;
+  /** Denoiser calls, background + faces. */
+  calls: number;
+  backgroundCalls: number;
+  msBackground: number;
+  msDetect: number;
+  msFaces: number;
+  grey: boolean;
+}
+
+const models = new Map<string, Promise<ModelPackage>>();
+function cachedModel(dir: string, threads?: number): Promise<ModelPackage> {
+  const key = `${dir}|${threads ?? 0}`;
+  let m = models.get(key);
+  if (!m) {
+    m = loadModel(dir, { threads });
+    models.set(key, m);
+    m.catch(() => models.delete(key));
+  }
+  return m;
+}
+
+function abortError(): Error {
+  const e = new Error('portrait restore cancelled');
+  e.name = 'AbortError';
+  return e;
+}
+
+export async function lanczosU8(img: ImageU8, w: number, h: number): Promise<ImageU8> {
+  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
+    raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 },
+    limitInputPixels: false,
+  })
+    .resize(w, h, { kernel: 'lanczos3', fit: 'fill' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+function isGrey(img: ImageU8): boolean {
+  if (img.channels < 3) return true;
+  const n = img.width * img.height;
+  let off = 0;
+  for (let i = 0; i < n; i++) {
+    const r = img.data[i * 3];
+    const g = img.data[i * 3 + 1];
+    const b = img.data[i * 3 + 2];
+    if (Math.abs(r - g) > 2 || Math.abs(r - b) > 2 || Math.abs(g - b) > 2) if (++off > Math.max(1, n * 0.001)) return false;
+  }
+  return true;
+}
+
+/** Output-pixel coordinates of an input-pixel point at `scale` (pixel centres at integers). */
+export const toOutput = (p: Point, s: number): Point => [s * (p[0] + 0.5) - 0.5, s * (p[1] + 0.5) - 0.5];
+
+/** The similarity from output coordinates onto the template, from input-space landmarks. */
+export function faceTransform(landmarksInput: Point[], scale: number): Similarity {
+  return umeyama(
+    landmarksInput.map((p) => toOutput(p, scale)),
+    FACE_TEMPLATE.points,
+  );
+}
+
+/**
+ * The aligned 128² crop at output geometry, sampled from the input (bilinear; the frame is always
+ * at least as fine as the input for the faces we restore, so no antialiasing is needed here).
+ */
+export function alignedCrop(lr: ImageF32, M: Similarity, scale: number, size = FACE_TEMPLATE.size): ImageF32 {
+  const inv = invertSim(M);
+  const out = new Float32Array(size * size * 3);
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      const ox = inv.a * u - inv.b * v + inv.tx;
+      const oy = inv.b * u + inv.a * v + inv.ty;
+      sampleBilinear(lr, (ox + 0.5) / scale - 0.5, (oy + 0.5) / scale - 0.5, out, (v * size + u) * 3);
+    }
+  }
+  return { width: size, height: size, data: out };
+}
+
+/** The face model's input: antialiased bicubic ÷8, rounded to uint8 (as in training). */
+export function degradeToModelInput(crop: ImageF32, factor: number): ImageF32 {
+  const w = Math.round(crop.width / factor);
+  const h = Math.round(crop.height / factor);
+  const lr = bicubicResize(crop, w, h, { antialias: true });
+  const d = lr.data;
+  for (let i = 0; i < d.length; i++) d[i] = Math.min(255, Math.max(0, Math.round(d[i] * 255))) / 255;
+  return lr;
+}
+
+function greyInPlace(img: ImageF32): void {
+  const d = img.data;
+  for (let i = 0; i < d.length; i += 3) d[i] = d[i + 1] = d[i + 2] = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
+}
+
+function blurImage(img: ImageF32, sigma: number): ImageF32 {
+  const { width: w, height: h, data } = img;
+  const n = w * h;
+  const out = new Float32Array(data.length);
+  const p = new Float32Array(n);
+  const tmp = new Float32Array(n);
+  for (let k = 0; k < 3; k++) {
+    for (let i = 0; i < n; i++) p[i] = data[i * 3 + k];
+    blurPlane(p, w, h, sigma, tmp);
+    for (let i = 0; i < n; i++) out[i * 3 + k] = p[i];
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** Background (output resolution, u8) warped into the template frame, as floats. */
+function backgroundInTemplate(bg: ImageU8, M: Similarity, size: number): ImageF32 {
+  const inv = invertSim(M);
+  const out = new Float32Array(size * size * 3);
+  const W = bg.width;
+  const H = bg.height;
+  const c = bg.channels;
+  for (let v = 0; v < size; v++) {
+    for (let u = 0; u < size; u++) {
+      const x = Math.max(0, Math.min(W - 1, inv.a * u - inv.b * v + inv.tx));
+      const y = Math.max(0, Math.min(H - 1, inv.b * u + inv.a * v + inv.ty));
+      const x0 = Math.floor(x);
+      const y0 = Math.floor(y);
+      const x1 = Math.min(W - 1, x0 + 1);
+      const y1 = Math.min(H - 1, y0 + 1);
+      const tx = x - x0;
+      const ty = y - y0;
+      for (let k = 0; k < 3; k++) {
+        const kk = c >= 3 ? k : 0;
+        const a = bg.data[(y0 * W + x0) * c + kk];
+        const b = bg.data[(y0 * W + x1) * c + kk];
+        const cc = bg.data[(y1 * W + x0) * c + kk];
+        const d = bg.data[(y1 * W + x1) * c + kk];
+        out[(v * size + u) * 3 + k] = ((a * (1 - tx) + b * tx) * (1 - ty) + (cc * (1 - tx) + d * tx) * ty) / 255;
+      }
+    }
+  }
+  return { width: size, height: size, data: out };
+}
+
+/**
+ * Low-frequency colour match in the template frame: face + (blur(bg) − blur(face)), σ in template
+ * pixels. Keeps the face model's detail, takes tone and colour from the background result.
+ */
+export function matchLowFrequency(face: ImageF32, bgT: ImageF32, sigma: number, grey: boolean): ImageF32 {
+  const bf = blurImage(face, sigma);
+  const bb = blurImage(bgT, sigma);
+  const out = new Float32Array(face.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = face.data[i] + bb.data[i] - bf.data[i];
+  if (grey) {
+    for (let i = 0; i < out.length; i += 3) {
+      const y = 0.299 * out[i] + 0.587 * out[i + 1] + 0.114 * out[i + 2];
+      out[i] = out[i + 1] = out[i + 2] = y;
+    }
+  }
+  for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > 1 ? 1 : out[i];
+  return { width: face.width, height: face.height, data: out };
+}
+
+/**
+ * Blends a template-frame face into `out` (output resolution, u8 RGB, modified in place) through
+ * the mask; pixels where the mask is 0 are not written. Returns the number of pixels written.
+ */
+export function blendFace(out: ImageU8, face: ImageF32, mask: Float32Array, M: Similarity): number {
+  const size = face.width;
+  const k = simScale(M); // template px per output px
+  // Shrinking the face into fewer output pixels: pre-filter against aliasing.
+  const src = k > 1.5 ? blurImage(face, 0.4 * k) : face;
+  const fp = templateFootprint(M, size, out.width, out.height);
+  const px = new Float32Array(3);
+  let n = 0;
+  const c = out.channels;
+  for (let y = fp.y0; y < fp.y1; y++) {
+    for (let x = fp.x0; x < fp.x1; x++) {
+      const [u, v] = applySim(M, [x, y]);
+      const w = samplePlane(mask, size, size, u, v);
+      if (!(w > 0)) continue;
+      sampleBilinear(src, u, v, px);
+      const i = (y * out.width + x) * c;
+      for (let ch = 0; ch < 3; ch++) {
+        const bgv = out.data[i + ch];
+        const v2 = Math.round(bgv * (1 - w) + px[ch] * 255 * w);
+        out.data[i + ch] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
+      }
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Picks the packages: background (natural for the scale) and face model. */
+export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | 'scale' | 'faceModel' | 'backgroundModel'>) {
+  const list = await discoverModels(opts.modelDirs);
+  const ok = list.filter((m) => m.ok && m.card);
+  let natural = null as (typeof ok)[number] | null;
+  if (opts.backgroundModel !== 'lanczos') {
+    natural = opts.backgroundModel ? (ok.find((m) => m.id === opts.backgroundModel) ?? null) : (ok.find((m) => m.card!.task === 'natural' && m.card!.scales.includes(opts.scale)) ?? null);
+  }
+  const faces = ok.filter((m) => m.card!.task === 'face');
+  const face = opts.faceModel ? (faces.find((m) => m.id === opts.faceModel) ?? null) : (faces.find((m) => m.id === 'face-x8') ?? faces[0] ?? null);
+  return { natural, face };
+}
+
+export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Promise<{ image: ImageU8; info: PortraitInfo }> {
+  const check = () => {
+    if (opts.signal?.aborted) throw abortError();
+  };
+  const scale = opts.scale;
+  if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer: ${scale}`);
+  const W = lrRgb.width * scale;
+  const H = lrRgb.height * scale;
+  const sampler = opts.sampler ?? 'skipdiff';
+  const { natural, face: faceEntry } = await portraitModels(opts);
+  const grey = isGrey(lrRgb);
+  const lrF = u8ToF32(lrRgb);
+  const userFaces = opts.faces;
+  const nFacesGuess = Math.max(1, userFaces?.length ?? 3);
+  // Progress budget: background share ~ its relative cost.
+  const bgShare = natural ? 0.6 : 0.05;
+  const detShare = userFaces ? 0.02 : 0.1;
+  let lastFraction = 0;
+  const report = (p: Omit<PortraitProgress, 'fraction'> & { fraction: number }) => {
+    lastFraction = Math.max(lastFraction, Math.min(0.999, p.fraction));
+    opts.onProgress?.({ ...p, fraction: lastFraction });
+  };
+
+  // 1. Background.
+  const t0 = performance.now();
+  report({ stage: 'background', fraction: 0 });
+  let bg: ImageU8;
+  let backgroundCalls = 0;
+  let background = 'lanczos';
+  if (natural) {
+    const model = await cachedModel(natural.dir, opts.threads);
+    check();
+    const r = await restoreDiffusion(model, lrF, {
+      scale,
+      sampler,
+      fidelity: opts.fidelity,
+      seed: opts.seed,
+      signal: opts.signal,
+      onProgress: (p) => report({ stage: 'background', fraction: (bgShare * (p.tile - 1 + p.step / Math.max(1, p.steps))) / Math.max(1, p.tiles), step: { k: p.step, K: p.steps } }),
+    });
+    bg = f32ToU8(r.image);
+    backgroundCalls = r.info.calls;
+    background = natural.id;
+  } else {
+    const rgb3 = lrRgb.channels === 3 ? lrRgb : f32ToU8(lrF);
+    bg = await lanczosU8(rgb3, W, H);
+  }
+  const msBackground = performance.now() - t0;
+  check();
+
+  // 2. Faces.
+  const t1 = performance.now();
+  report({ stage: 'detect', fraction: bgShare });
+  let found: { box: Box; score: number; landmarks: Point[] }[];
+  if (userFaces) {
+    const lms = await landmarksForBoxes(lrRgb, userFaces);
+    found = userFaces.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i]) }));
+  } else {
+    found = (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks }));
+  }
+  const msDetect = performance.now() - t1;
+  check();
+
+  // 3. Each face.
+  const t2 = performance.now();
+  const exclude = new Set(opts.excludeFaces ?? []);
+  const maxFrame = opts.maxFaceFramePx ?? 64;
+  const faceModel = faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null;
+  const factor = faceModel ? faceModel.card.primaryScale : 8;
+  const size = faceModel?.card.framing?.size ?? FACE_TEMPLATE.size;
+  const mask = templateMask(size);
+  const out: ImageU8 = { width: bg.width, height: bg.height, channels: 3, data: new Uint8Array(bg.data) };
+  const infos: PortraitFaceInfo[] = [];
+  const nF = found.length || nFacesGuess;
+  const faceShare = 1 - bgShare - detShare;
+  let calls = backgroundCalls;
+  for (let i = 0; i < found.length; i++) {
+    check();
+    const f = found[i];
+    const tf = performance.now();
+    const M = faceTransform(f.landmarks, scale);
+    const framePx = size / (simScale(M) * scale);
+    const base = { box: f.box, landmarks: f.landmarks, score: f.score, framePx: Math.round(framePx * 10) / 10 };
+    const fr0 = bgShare + detShare + (faceShare * i) / nF;
+    report({ stage: 'face', face: i, faces: found.length, fraction: fr0 });
+    if (exclude.has(i)) {
+      infos.push({ ...base, calls: 0, restored: false, reason: 'excluded by the user', ms: 0 });
+      continue;
+    }
+    if (!faceModel) {
+      infos.push({ ...base, calls: 0, restored: false, reason: 'no face model package found', ms: 0 });
+      continue;
+    }
+    if (framePx > maxFrame) {
+      infos.push({ ...base, calls: 0, restored: false, reason: `large face (frame ${framePx.toFixed(0)} px > ${maxFrame} px on the input): left to the background`, ms: 0 });
+      continue;
+    }
+    let crop = alignedCrop(lrF, M, scale, size);
+    if (grey) greyInPlace(crop);
+    const lr16 = degradeToModelInput(crop, factor);
+    const r = await restoreDiffusion(faceModel, lr16, {
+      scale: factor,
+      sampler,
+      fidelity: opts.fidelity,
+      seed: (opts.seed + 7919 * (i + 1)) % Number.MAX_SAFE_INTEGER,
+      signal: opts.signal,
+      onProgress: (p) => report({ stage: 'face', face: i, faces: found.length, fraction: fr0 + (faceShare / nF) * ((p.tile - 1 + p.step / Math.max(1, p.steps)) / Math.max(1, p.tiles)), step: { k: p.step, K: p.steps } }),
+    });
+    calls += r.info.calls;
+    const bgT = backgroundInTemplate(bg, M, size);
+    const matched = matchLowFrequency(r.image, bgT, size / 16, grey);
+    blendFace(out, matched, mask, M);
+    infos.push({ ...base, calls: r.info.calls, restored: true, ms: Math.round(performance.now() - tf) });
+  }
+  report({ stage: 'blend', fraction: 0.999 });
+  return {
+    image: out,
+    info: {
+      faces: infos,
+      background,
+      faceModel: faceEntry?.id ?? null,
+      calls,
+      backgroundCalls,
+      msBackground: Math.round(msBackground),
+      msDetect: Math.round(msDetect),
+      msFaces: Math.round(performance.now() - t2),
+      grey,
+    },
+  };
+}
