@@ -36,9 +36,9 @@ function Shell() {
       try {
         const r = await call('library.import', { paths });
         const parts: string[] = [];
-        parts.push(`Imported ${plural(r.imported.length, 'photo')}`);
+        parts.push(r.imported.length ? `Imported ${plural(r.imported.length, 'photo')}` : 'Nothing new imported');
         if (r.duplicates.length) parts.push(`${plural(r.duplicates.length, 'duplicate')} skipped`);
-        if (r.failed.length) parts.push(`${r.failed.length} could not be read`);
+        if (r.failed.length) parts.push(`${plural(r.failed.length, 'file')} could not be read`);
         toast(parts.join(', '), r.failed.length ? 'error' : 'ok');
         setFailures(r.failed);
       } catch (e) {

@@ -87,7 +87,7 @@ export const SHORTCUTS: { keys: string; what: string; where: string }[] = [
   { keys: 'Shift+click / Shift+arrows', what: 'Select a range', where: 'Library' },
   { keys: `${modLabel}+click`, what: 'Add to or remove from the selection', where: 'Library' },
   { keys: 'Enter', what: 'Open the photo', where: 'Library' },
-  { keys: 'R', what: 'Restore (the selection, or this photo)', where: 'Library, photo' },
+  { keys: 'R', what: 'Restore the selection, or this photo', where: 'Library, photo' },
   { keys: 'Delete', what: 'Remove the selection from the library (files stay)', where: 'Library' },
   { keys: 'Esc', what: 'Back to the library / close a dialog', where: 'Photo' },
   { keys: 'P', what: 'Preview the area under the loupe', where: 'Photo' },

@@ -114,13 +114,14 @@ export function AppProvider({ children }: { children: ReactNode }) {
       on('job.progress', (j) => mergeJobs([j])),
       on('job.finished', ({ job }) => mergeJobs([job])),
       on('jobs.batchFinished', (b) => {
+        void refreshJobs().catch(() => {});
+        if (b.done + b.failed + b.cancelled < 2) return; // a single job: its own view says it finished
         const parts = [`${b.done} done`];
         if (b.failed) parts.push(`${b.failed} failed`);
         if (b.cancelled) parts.push(`${b.cancelled} cancelled`);
         const text = `Batch finished: ${parts.join(', ')}`;
         toast(text, b.failed ? 'error' : 'ok');
         notify('Daguerre — batch finished', parts.join(', '));
-        void refreshJobs().catch(() => {});
       }),
     ];
     return () => {

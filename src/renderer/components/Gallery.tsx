@@ -10,9 +10,9 @@ import { useApp, useEvent } from '../store';
 type Sort = 'added' | 'name' | 'processed';
 type Filter = 'all' | 'processed' | 'unprocessed' | 'missing';
 
-const CELL = 176; // thumbnail box, px
+const MIN_CELL = 168; // smallest thumbnail box, px; cells grow to fill the row
 const GAP = 12;
-const CAPTION = 40;
+const CAPTION = 42;
 const FIRST_PAGE = 240;
 
 export interface GalleryProps {
@@ -103,17 +103,21 @@ export function Gallery(props: GalleryProps) {
     setWidth(el.clientWidth);
     return () => ro.disconnect();
   }, []);
-  const cols = Math.max(1, Math.floor((width - GAP) / (CELL + GAP)));
+  const cols = Math.max(1, Math.floor((width - GAP) / (MIN_CELL + GAP)));
+  const cell = Math.max(MIN_CELL, Math.floor((width - GAP) / cols - GAP));
   const rows = Math.ceil(photos.length / cols);
-  const rowH = CELL + CAPTION + GAP;
+  const rowH = cell + CAPTION + GAP;
   const virt = useVirtualizer({
     count: rows,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => rowH,
+    // Rows change height with the window width: re-measure when the cell size changes.
     overscan: 4,
     paddingStart: GAP,
     paddingEnd: GAP,
   });
+
+  useEffect(() => virt.measure(), [rowH, virt]);
 
   const gridRef = useRef<HTMLDivElement>(null);
   const focusItem = useCallback(
@@ -345,7 +349,7 @@ export function Gallery(props: GalleryProps) {
                 <span className="fail-name" title={f.path}>
                   {basename(f.path)}
                 </span>
-                <span className="fail-reason">{f.error}</span>
+                <span className="fail-reason">{f.error.startsWith(`${f.path}: `) ? f.error.slice(f.path.length + 2) : f.error}</span>
               </li>
             ))}
             {props.failures.length > 200 && <li>…and {props.failures.length - 200} more</li>}
@@ -420,6 +424,7 @@ export function Gallery(props: GalleryProps) {
                       total={photos.length}
                       selected={selected.has(p.id)}
                       focused={focusIdx === start + j}
+                      cell={cell}
                       onClick={onItemClick}
                       onOpen={props.onOpen}
                     />
@@ -444,6 +449,7 @@ const Thumb = memo(function Thumb(props: {
   total: number;
   selected: boolean;
   focused: boolean;
+  cell: number;
   onClick(idx: number, e: React.MouseEvent): void;
   onOpen(p: Photo): void;
 }) {
@@ -463,9 +469,9 @@ const Thumb = memo(function Thumb(props: {
       data-photo-id={p.id}
       onClick={(e) => props.onClick(props.idx, e)}
       onDoubleClick={() => props.onOpen(p)}
-      style={{ width: CELL }}
+      style={{ width: props.cell }}
     >
-      <div className="thumb-img" style={{ width: CELL, height: CELL }}>
+      <div className="thumb-img" style={{ width: props.cell, height: props.cell }}>
         {failed ? (
           <span className="thumb-fallback" aria-hidden="true">
             {p.format?.toUpperCase() || '?'}
@@ -497,7 +503,8 @@ const Thumb = memo(function Thumb(props: {
           {p.name}
         </span>
         <span className="thumb-meta">
-          {p.width}×{p.height}
+          {p.width}×{p.height} · {p.format.toUpperCase()}
+          {p.resultCount > 0 ? ` · ${p.resultCount} restored` : ''}
         </span>
       </div>
     </div>

@@ -132,8 +132,8 @@ export function KnobPanel({ value, onChange, sizes, estimateFor, compact }: Knob
             <div>
               <dt>Call budget</dt>
               <dd data-testid="calls">
-                {facts.coarse} coarse + {facts.fineIsMax ? `up to ${facts.fine}` : facts.fine} fine = {facts.fineIsMax ? '≤ ' : ''}
-                {calls} calls
+                {facts.fineIsMax ? '≤ ' : ''}
+                {calls} calls per tile ({facts.coarse} coarse + {facts.fineIsMax ? `up to ${facts.fine}` : facts.fine} fine)
               </dd>
             </div>
             <div>

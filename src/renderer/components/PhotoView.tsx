@@ -318,7 +318,20 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
               <input type="checkbox" checked={loupeOn} onChange={(e) => setLoupeOn(e.target.checked)} />
               <span>Loupe</span>
             </label>
-            <div className="zoom" role="group" aria-label="Zoom">
+          </div>
+          <div className="viewer-wrap">
+          <Viewer
+            ref={viewer}
+            frame={frame}
+            scale={frameScale}
+            left={left}
+            right={right}
+            mode={A ? mode : 'slider'}
+            loupe={loupeOn ? loupe : null}
+            onLoupe={(r) => setLoupe(clampRect(r, W, H))}
+            onZoomChange={setZoom}
+          />
+            <div className="zoom overlay" role="group" aria-label="Zoom">
               <button className="btn icon" onClick={() => viewer.current?.zoomOut()} aria-label="Zoom out" title="−">
                 −
               </button>
@@ -336,23 +349,16 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
               </button>
             </div>
           </div>
-          <Viewer
-            ref={viewer}
-            frame={frame}
-            scale={frameScale}
-            left={left}
-            right={right}
-            mode={A ? mode : 'slider'}
-            loupe={loupeOn ? loupe : null}
-            onLoupe={(r) => setLoupe(clampRect(r, W, H))}
-            onZoomChange={setZoom}
-          />
           <div className="stage-status" aria-live="polite">
             {running ? (
               <JobLine job={running} more={myJobs.length - 1} onCancel={() => void cancel(running)} onOpenQueue={() => setQueueOpen(true)} />
             ) : A ? (
               <span className="muted">
-                Drag the divider, or focus it and use ← →. Scroll or +/− to zoom, drag to pan.
+                {mode === 'slider'
+                  ? 'Drag the divider, or focus it and use ← →. Scroll or +/− to zoom, drag the picture to pan.'
+                  : mode === 'side'
+                    ? 'Both sides zoom and pan together. Scroll or +/− to zoom, drag to pan.'
+                    : 'Press F or “Flick A/B” to switch sides in place.'}
               </span>
             ) : (
               <span className="muted">No result yet: press <kbd>P</kbd> to preview the area under the loupe, or <kbd>R</kbd> to restore the whole photo.</span>
@@ -387,11 +393,6 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
             </div>
           </section>
 
-          <section className="panel facts-panel" aria-labelledby="facts-h">
-            <h2 id="facts-h">{B ? 'A and B' : 'Shown result'}</h2>
-            <ResultFacts a={A} b={B} />
-          </section>
-
           <section className="panel results-panel" aria-labelledby="results-h">
             <h2 id="results-h">
               Results <span className="muted">({restores.length} restored, {previews.length} previews)</span>
@@ -412,6 +413,11 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
               )}
             </div>
           </section>
+          <section className="panel facts-panel" aria-labelledby="facts-h">
+            <h2 id="facts-h">{B ? 'A and B' : 'Shown result'}</h2>
+            <ResultFacts a={A} b={B} />
+          </section>
+
         </aside>
       </div>
       {exporting && <ExportDialog result={exporting} onClose={() => setExporting(null)} />}

@@ -2,7 +2,7 @@
 import { useRef } from 'react';
 import type { Job } from '../../shared/types';
 import { call, errorLine } from '../api';
-import { fmtMs } from '../format';
+import { fmtMs, fmtTime } from '../format';
 import { useApp } from '../store';
 
 const STATE_LABEL: Record<Job['state'], string> = {
@@ -86,6 +86,15 @@ export function QueuePanel() {
   );
 }
 
+function finishedLine(j: Job): string {
+  const at = j.finishedAt ? fmtTime(j.finishedAt) : '';
+  const took = j.startedAt && j.finishedAt ? Date.parse(j.finishedAt) - Date.parse(j.startedAt) : null;
+  if (j.state === 'done') return `finished ${at}${took != null ? ` · took ${fmtMs(took)}` : ''}`;
+  if (j.state === 'cancelled') return `cancelled ${at}`;
+  if (j.state === 'failed') return `failed ${at}${j.attempts > 1 ? ` after ${j.attempts} attempts` : ''}`;
+  return '';
+}
+
 function JobRow({ job: j, batchSize, onCancel, onCancelBatch, onRetry }: { job: Job; batchSize: number; onCancel(): void; onCancelBatch(): void; onRetry(): void }) {
   const p = j.progress ?? { fraction: 0 };
   const active = j.state === 'queued' || j.state === 'running';
@@ -110,7 +119,7 @@ function JobRow({ job: j, batchSize, onCancel, onCancelBatch, onRetry }: { job: 
       </div>
       <div className="job-progress">
         <progress max={1} value={j.state === 'done' ? 1 : p.fraction ?? 0} aria-label={`Progress of ${j.photoName}`} />
-        <span className="job-detail">{active ? detail.join(' · ') || (j.state === 'queued' ? 'waiting to start' : p.message ?? '') : ''}</span>
+        <span className="job-detail">{active ? detail.join(' · ') || (j.state === 'queued' ? 'waiting to start' : p.message ?? '') : finishedLine(j)}</span>
       </div>
       {j.error && (
         <div className="job-error" title={j.error}>

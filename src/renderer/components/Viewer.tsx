@@ -235,11 +235,15 @@ export function Viewer(props: ViewerProps) {
         style={pos(l, pw)}
       />
     ));
-  const renderLoupe = (pw: number) =>
-    props.loupe ? (
-      <div className="loupe" style={pos(props.loupe, pw)}>
+  const renderLoupe = (pw: number) => {
+    if (!props.loupe) return null;
+    const lp = pos(props.loupe, pw);
+    // Keep the handle on screen: inside the square when the space above it is off the pane.
+    const inside = lp.top < 28;
+    return (
+      <div className="loupe" style={lp}>
         <span
-          className="loupe-handle"
+          className={`loupe-handle${inside ? ' inside' : ''}`}
           data-loupe
           tabIndex={0}
           role="button"
@@ -249,7 +253,8 @@ export function Viewer(props: ViewerProps) {
           Preview area ✥
         </span>
       </div>
-    ) : null;
+    );
+  };
 
   const D = Math.round(divider * paneW);
   const showLeftOnly = mode === 'flick' && flickLeft && props.left;
