@@ -1,5 +1,5 @@
 /** Model package discovery and validation (real onnxruntime sessions on the tiny fixture models). */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,11 +30,13 @@ beforeAll(() => {
   mkdirSync(join(root, 'bad-json'));
   writeFileSync(join(root, 'bad-json', 'card.json'), '{ "id": ');
   mkdirSync(join(root, 'not-a-package'));
+  symlinkSync(join(root, 'nowhere'), join(root, 'dangling-link'));
+  writeFileSync(join(root, 'README.txt'), 'not a folder');
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('model packages', () => {
-  it('lists good and broken packages with clear errors, without throwing', async () => {
+  it('lists good and broken packages with clear errors, without throwing (stray files and dangling links ignored)', async () => {
     const list = await discoverModels([root, join(root, 'does-not-exist')], { threads: 1 });
     const byId = Object.fromEntries(list.map((m) => [m.id, m]));
     expect(Object.keys(byId).sort()).toEqual(['bad-json', 'bad-schema', 'corrupt-onnx', 'good-x4', 'id-mismatch', 'no-file', 'policy-io', 'wrong-io']);

@@ -159,12 +159,24 @@ export async function unloadModel(pkg: ModelPackage): Promise<void> {
 export async function discoverModels(dirs: string[], opts: LoadOptions = {}): Promise<ModelListEntry[]> {
   const out: ModelListEntry[] = [];
   const seen = new Set<string>();
+  const isDir = (p: string) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false; // missing, dangling link, no permission
+    }
+  };
   for (const root of dirs) {
-    if (!existsSync(root) || !statSync(root).isDirectory()) continue;
-    const names = readdirSync(root).sort();
+    if (!isDir(root)) continue;
+    let names: string[];
+    try {
+      names = readdirSync(root).sort();
+    } catch {
+      continue;
+    }
     for (const name of names) {
       const dir = resolve(root, name);
-      if (!statSync(dir).isDirectory() || !existsSync(join(dir, 'card.json'))) continue;
+      if (!isDir(dir) || !existsSync(join(dir, 'card.json'))) continue;
       if (seen.has(name)) {
         out.push({ id: name, ok: false, error: `model "${name}": duplicate id (also found in an earlier folder)`, dir });
         continue;
