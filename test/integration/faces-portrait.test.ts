@@ -14,6 +14,8 @@ import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, templa
 import { detectFaces, type FaceDetection, type Point } from '../../src/engine/faces/detect';
 import { faceTransform, lanczosU8, restorePortrait, type PortraitProgress } from '../../src/engine/faces/portrait';
 import { SHARED_DATA, hasShared, sharedSkipReason } from '../helpers/shared-data';
+import * as ort from 'onnxruntime-node';
+import { loadModel, type ModelPackage } from '../../src/engine/diffusion/index';
 
 const FIX = new URL('../fixtures/models/', import.meta.url).pathname;
 const OUT = new URL('../../test-results/faces/', import.meta.url).pathname;
@@ -71,12 +73,12 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
   let found: FaceDetection[] = [];
 
   beforeAll(async () => {
-    // Scene: a B100 photo at 360 px wide; three val faces at different sizes and tilts.
-    scene = await readRgb(join(SHARED_DATA, 'natural/B100/101085.png'), 360);
+    // Scene: a B100 photo (a castle and its reflection, no faces) at 360 px wide; three val faces at different sizes and tilts.
+    scene = await readRgb(join(SHARED_DATA, 'natural/B100/102061.png'), 360);
     const specs = [
-      { file: '00003.png', size: 36, angle: 0, cx: 70, cy: 80 },
-      { file: '00017.png', size: 48, angle: 14, cx: 190, cy: 120 },
-      { file: '00042.png', size: 60, angle: -18, cx: 295, cy: 110 },
+      { file: '00003.png', size: 40, angle: 0, cx: 70, cy: 80 },
+      { file: '00017.png', size: 50, angle: 14, cx: 190, cy: 150 },
+      { file: '00042.png', size: 60, angle: -18, cx: 290, cy: 330 },
     ];
     for (const s of specs) {
       const face = f32(await readRgb(join(SHARED_DATA, 'faces/val', s.file)));
@@ -162,6 +164,51 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     // Same inputs → byte-identical output.
     const again = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos' });
     expect(Buffer.compare(Buffer.from(again.image.data), Buffer.from(r.image.data))).toBe(0);
+  });
+
+  it('geometry check with a stand-in face model that returns its conditioning: the face comes back where it was', async () => {
+    // x̂₀ = cond (the bicubic ×8 of the 16² input): the pasted-back face is a blurred copy of the
+    // aligned crop, so any misalignment of crop or warp-back shows as a large error against the
+    // plain ×4 inside the masks.
+    const pkg = await loadModel(join(FIX, 'tiny-face-x8'));
+    const echo = {
+      ...pkg,
+      denoiser: {
+        run: async (f: Record<string, { data: Float32Array; dims: readonly number[] }>) => {
+          const xt = f.x_t.data;
+          const cond = f.cond.data;
+          const g = f.gamma.data;
+          const per = xt.length / g.length;
+          const eps = new Float32Array(xt.length);
+          for (let i = 0; i < xt.length; i++) {
+            const gm = Math.min(g[Math.floor(i / per)], 0.999999);
+            eps[i] = (xt[i] - gm * cond[i]) / Math.sqrt(1 - gm * gm);
+          }
+          return { eps: new ort.Tensor('float32', eps, f.x_t.dims as number[]) };
+        },
+      },
+    } as unknown as ModelPackage;
+    const scale = 4;
+    const r = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos', faceModelPackage: echo, sampler: 'ddim:4' });
+    const bg = await lanczosU8(scene, scene.width * scale, scene.height * scale);
+    const mask = templateMask(128);
+    for (const f of r.info.faces.filter((x) => x.restored)) {
+      const M = faceTransform(f.landmarks, scale);
+      const fp = templateFootprint(M, 128, bg.width, bg.height);
+      let se = 0;
+      let n = 0;
+      for (let y = fp.y0; y < fp.y1; y++)
+        for (let x = fp.x0; x < fp.x1; x++) {
+          const [u, v] = applySim(M, [x, y]);
+          if (samplePlane(mask, 128, 128, u, v) < 0.99) continue;
+          for (let k = 0; k < 3; k++) se += (r.image.data[(y * bg.width + x) * 3 + k] - bg.data[(y * bg.width + x) * 3 + k]) ** 2;
+          n += 3;
+        }
+      const psnr = 10 * Math.log10((255 * 255) / (se / n));
+      // A blurred but aligned copy: ≥ 24 dB; half a face-pixel of misalignment drops well below.
+      expect(psnr).toBeGreaterThan(24);
+    }
+    await save(r.image, 'composite_portrait_echo_x4.png');
   });
 
   it('excludeFaces leaves that face to the background; user boxes replace detection', async () => {

@@ -57,6 +57,8 @@ export interface PortraitOptions {
   faceModel?: string;
   /** Background model id (default: the first 'natural' package serving `scale`; 'lanczos' forces Lanczos). */
   backgroundModel?: string;
+  /** A loaded face package to use instead of looking one up (tests, bench). */
+  faceModelPackage?: ModelPackage;
   /** Faces whose 128² template frame spans more input pixels than this are left to the background. */
   maxFaceFramePx?: number;
   detect?: DetectOptions;
@@ -347,7 +349,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   const t2 = performance.now();
   const exclude = new Set(opts.excludeFaces ?? []);
   const maxFrame = opts.maxFaceFramePx ?? 64;
-  const faceModel = faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null;
+  const faceModel = opts.faceModelPackage ?? (faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null);
   const factor = faceModel ? faceModel.card.primaryScale : 8;
   const size = faceModel?.card.framing?.size ?? FACE_TEMPLATE.size;
   const mask = templateMask(size);
@@ -400,7 +402,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     info: {
       faces: infos,
       background,
-      faceModel: faceEntry?.id ?? null,
+      faceModel: faceModel?.id ?? null,
       calls,
       backgroundCalls,
       msBackground: Math.round(msBackground),
