@@ -146,6 +146,29 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   if (method === 'bicubic' || method === 'lanczos') {
     out = await resampleU8(rgb, W, H, method);
     info.provider = 'cpu';
+  } else if (method === 'portrait') {
+    // Faces restored by the face model, the rest by the natural model (or Lanczos): src/engine/faces.
+    const { restorePortrait } = await import('./faces/portrait');
+    const p = params as RestoreParams & { faces?: Region[]; excludeFaces?: number[] };
+    const r = await restorePortrait(rgb, {
+      scale,
+      fidelity: params.fidelity,
+      seed: params.seed,
+      sampler: params.sampler,
+      modelDirs: req.modelDirs,
+      threads: req.threads,
+      signal: ctx.signal,
+      faces: p.faces,
+      excludeFaces: p.excludeFaces,
+      onProgress: (q) => ctx.onProgress?.({ fraction: Math.min(0.99, q.fraction), step: q.step, message: q.stage === 'face' ? `face ${(q.face ?? 0) + 1}/${q.faces}` : q.stage }),
+    });
+    out = r.image;
+    modelId = r.info.faceModel;
+    knob = params.fidelity;
+    seed = params.seed;
+    calls = r.info.calls;
+    info.provider = 'cpu';
+    info.portrait = r.info;
   } else {
     const diff = await loadDiffusion();
     const dir = await resolveModelDir(method, req.modelDirs);

@@ -261,3 +261,29 @@ describe('portrait: natural background and no faces', () => {
     expect(r.image.width).toBe(w * 4);
   });
 });
+
+describe.skipIf(!hasShared)('portrait through runRestore', () => {
+  it("method 'portrait' runs the portrait pipeline and records its info", async () => {
+    const { runRestore } = await import('../../src/engine/restore');
+    const { tmpDir } = await import('../helpers/shared-data');
+    const out = join(tmpDir('daguerre-portrait-'), 'family_x2.png');
+    const res = await runRestore({
+      input: join(SHARED_DATA, 'real/old/family_sepia_03.jpg'),
+      output: out,
+      // A region around the face keeps the (random tiny) natural background cheap.
+      params: { scale: 2, method: 'portrait', fidelity: 0, seed: 1, sampler: 'csa', region: { x: 180, y: 15, w: 160, h: 130 } },
+      format: 'png',
+      modelDirs: [FIX],
+    });
+    expect(res.method).toBe('portrait');
+    expect(res.width).toBe(320);
+    const info = res.info.portrait as { faces: { restored: boolean }[]; background: string; faceModel: string };
+    // Papa and Tessa (≈ 32 px faces).
+    expect(info.faces.length).toBe(2);
+    expect(info.faces.every((f) => f.restored)).toBe(true);
+    expect(info.background).toBe('tiny-x4');
+    expect(info.faceModel).toBe('tiny-face-x8');
+    expect(res.calls).toBeGreaterThan(0);
+    expect(res.metrics.lrPsnr).toBeGreaterThan(0);
+  });
+});
