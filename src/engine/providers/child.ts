@@ -5,11 +5,12 @@
  *
  * Protocol: one request on the IPC channel, one answer `{ ok: true, result }` or `{ ok: false, error }`.
  */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { availableProviders, providerOffers, ortVersion, runSelfTest, selectProvider, timeStep, vulkanStatus, type ProviderName, type SelectOptions } from '../providers';
-import type { IsolatedRequest } from './isolated';
+import { availableProviders, batchFor, median, providerOffers, ortVersion, runSelfTest, selectProvider, timeStep, vulkanStatus, type ProviderName, type SelectOptions } from '../providers';
+import type { DiffuseResult, IsolatedRequest } from './isolated';
 
 ort.env.logLevel = 'error';
 
@@ -66,6 +67,50 @@ async function handle(req: IsolatedRequest): Promise<unknown> {
     case 'restore': {
       const { runRestore } = await import('../restore');
       return runRestore(req.restore!);
+    }
+    case 'diffuse': {
+      const d = req.diffuse!;
+      const provider = (req.provider ?? 'cpu') as ProviderName;
+      const { loadModel, restoreDiffusion } = await import('../diffusion/index');
+      const { f32ToU8 } = await import('../image');
+      const model = await loadModel(req.modelDir!, { threads: req.threads, providers: [provider] });
+      const batch = d.batch ?? batchFor(provider, model.card.tile.size);
+      // A deterministic, textured synthetic photo (smooth gradients + fine detail).
+      const lr = { width: d.width, height: d.height, data: new Float32Array(d.width * d.height * 3) };
+      for (let y = 0; y < d.height; y++)
+        for (let x = 0; x < d.width; x++)
+          for (let c = 0; c < 3; c++) {
+            const v = 0.5 + 0.3 * Math.sin((x + 7 * c) * 0.21) * Math.cos(y * 0.17 + c) + 0.15 * Math.sin((x * y + c * 31) * 0.013);
+            lr.data[(y * d.width + x) * 3 + c] = Math.min(1, Math.max(0, v));
+          }
+      const opts = { scale: d.scale, sampler: d.sampler, fidelity: d.fidelity, seed: d.seed, batch };
+      let t = performance.now();
+      let r = await restoreDiffusion(model, lr, opts);
+      const firstMs = performance.now() - t;
+      const runs: number[] = [];
+      for (let i = 0; i < (d.runs ?? 1); i++) {
+        t = performance.now();
+        r = await restoreDiffusion(model, lr, opts);
+        runs.push(performance.now() - t);
+      }
+      const u8 = f32ToU8(r.image).data;
+      if (d.rawOut) writeFileSync(d.rawOut, u8);
+      const res: DiffuseResult = {
+        provider: r.info.provider,
+        width: r.image.width,
+        height: r.image.height,
+        batch,
+        tiles: r.info.tiles,
+        callsPerTile: r.info.callsPerTile,
+        calls: r.info.calls,
+        onnxRuns: r.info.onnxRuns,
+        firstMs,
+        runs,
+        medianMs: runs.length ? median(runs) : firstMs,
+        msOnnx: r.info.msOnnx,
+        sha256: createHash('sha256').update(u8).digest('hex'),
+      };
+      return res;
     }
     case 'batch': {
       const out: ({ ok: true; result: unknown } | { ok: false; error: string })[] = [];

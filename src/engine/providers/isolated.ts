@@ -11,7 +11,7 @@ import type { RestoreRequest } from '../restore';
 
 export interface IsolatedRequest {
   /** 'batch': run `requests` in order in the same child (shaders compile once); result = one entry per request. */
-  op: 'info' | 'selfTest' | 'select' | 'time' | 'parity' | 'restore' | 'batch';
+  op: 'info' | 'selfTest' | 'select' | 'time' | 'parity' | 'restore' | 'diffuse' | 'batch';
   requests?: IsolatedRequest[];
   provider?: string;
   setting?: string;
@@ -29,6 +29,39 @@ export interface IsolatedRequest {
   parityDir?: string;
   root?: string;
   restore?: RestoreRequest;
+  /** 'diffuse': restoreDiffusion of a synthetic LR image (no image files, no sharp) — the GPU bench. */
+  diffuse?: DiffuseRequest;
+}
+
+export interface DiffuseRequest {
+  width: number;
+  height: number;
+  scale: number;
+  sampler: string;
+  fidelity: number;
+  seed: number;
+  /** Tiles per call (default batchFor(provider, tile)). */
+  batch?: number;
+  /** Timed runs after the first (default 1). */
+  runs?: number;
+  /** Write the 8-bit output (raw RGB) here, for comparing providers. */
+  rawOut?: string;
+}
+
+export interface DiffuseResult {
+  provider: string;
+  width: number;
+  height: number;
+  batch: number;
+  tiles: number;
+  callsPerTile: number;
+  calls: number;
+  onnxRuns: number;
+  firstMs: number;
+  runs: number[];
+  medianMs: number;
+  msOnnx: number;
+  sha256: string;
 }
 
 export class IsolatedError extends Error {
