@@ -98,6 +98,9 @@ const results: Record<string, unknown> = {
   models: { natural, face },
 };
 
+/** Batches up to twice the engine's memory bound for the provider (the engine itself never goes above it). */
+const fits = (p: ProviderName, size: number, batch: number) => batch === 1 || batch * size * size <= BATCH_LIMITS[p].maxPixels * 2;
+
 async function iso<T>(p: ProviderName, req: Parameters<typeof runIsolated>[0], t = timeoutMs): Promise<Item<T>> {
   try {
     return { ok: true, result: await runIsolated<T>(req, { env: envFor(p), timeoutMs: t }) };
@@ -166,8 +169,8 @@ async function main() {
   const steps: Record<string, Item<StepTiming[]>> = {};
   for (const p of usable) {
     // Batches above the provider's memory bound are skipped (the engine would never use them).
-    const bs = batches.filter((b) => b === 1 || b * Math.min(...sizes) ** 2 <= BATCH_LIMITS[p].maxPixels * 2);
-    steps[p] = await iso<StepTiming[]>(p, { op: 'time', provider: p, modelDir: natural, sizes, batches: bs, runs, budgetMs, threads }, Math.max(timeoutMs, 600_000));
+    const pairs = sizes.flatMap((s) => batches.filter((b) => fits(p, s, b)).map((b) => [s, b] as [number, number]));
+    steps[p] = await iso<StepTiming[]>(p, { op: 'time', provider: p, modelDir: natural, pairs, runs, budgetMs, threads }, Math.max(timeoutMs, 600_000));
   }
   results.steps = steps;
   for (const s of sizes)
@@ -175,7 +178,7 @@ async function main() {
       const cells = usable.map((p) => {
         const r = steps[p];
         const t = r.ok ? r.result.find((x) => x.size === s && x.batch === b) : undefined;
-        return t && (b === 1 || b * s * s <= BATCH_LIMITS[p].maxPixels * 2) ? t : undefined;
+        return t && fits(p, s, b) ? t : undefined;
       });
       if (cells.every((c) => !c)) continue;
       const ratio = usable.length > 1 && cells[0] && cells[cells.length - 1] ? `${(cells[cells.length - 1]!.medianMs / cells[0]!.medianMs).toFixed(1)}× |` : usable.length > 1 ? '— |' : '';

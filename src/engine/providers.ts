@@ -426,6 +426,8 @@ async function decide(setting: ProviderSetting, modelDir: string, opts: SelectOp
     const minSpeedup = opts.autoMinSpeedup ?? 1;
     if (setting === 'auto' && Number.isFinite(minSpeedup) && st.ms * minSpeedup > st.cpuMs) {
       tried.push({ provider: p, ok: false, reason: `works but is slower than the cpu (${fmtMs(st.ms)} vs ${fmtMs(st.cpuMs)} per ${tile}² step; software adapter?)`, selfTest: st });
+      // Free the session the self-test opened (device memory) unless the test ran elsewhere.
+      if (!opts.selfTests?.[p]) await loadModel(modelDir, { threads: opts.threads, providers: [p] }).then(unloadModel).catch(() => {});
       continue;
     }
     tried.push({ provider: p, ok: true, reason: 'passed', selfTest: st });

@@ -19,6 +19,7 @@ import {
   shortError,
 } from '../../src/engine/providers';
 import { runRestore } from '../../src/engine/restore';
+import { formatDoctor, runDoctor } from '../../src/cli/commands/doctor';
 
 const MODELS = path.resolve(__dirname, '../fixtures/models');
 const TINY = path.join(MODELS, 'tiny-x4');
@@ -124,4 +125,25 @@ describe('fallback to the CPU', () => {
     expect(pc.reason).toMatch(/cuda/);
     expect(out.width).toBe(64);
   });
+});
+
+describe('daguerre doctor', () => {
+  it('reports the platform, onnxruntime, the providers, the cpu self-test and step time, and what auto picks', async () => {
+    const r = await runDoctor({ model: TINY, runs: '1', size: '64' });
+    expect(r.onnxruntime.version).toMatch(/^1\.\d+\.\d+$/);
+    expect(r.cpu.cores).toBeGreaterThan(0);
+    expect(r.offered).toContain('cpu');
+    expect(r.model).toMatchObject({ id: 'tiny-x4', tile: 64 });
+    const cpu = r.results.find((x) => x.provider === 'cpu')!;
+    expect(cpu.selfTest?.ok).toBe(true);
+    expect(cpu.step?.medianMs).toBeGreaterThan(0);
+    expect(cpu.step?.size).toBe(64);
+    // Every offered provider got a row (working or with its one-line reason).
+    expect(r.results.map((x) => x.provider).sort()).toEqual([...r.offered].sort());
+    for (const x of r.results) if (!x.selfTest?.ok) expect((x.selfTest?.error ?? x.error ?? '').split('\n')).toHaveLength(1);
+    expect(r.auto?.provider).toBeDefined();
+    const text = formatDoctor(r);
+    expect(text).toMatch(/^platform +/);
+    expect(text).toMatch(/auto picks +\w+ — /);
+  }, 120_000);
 });

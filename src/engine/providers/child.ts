@@ -59,7 +59,8 @@ async function handle(req: IsolatedRequest): Promise<unknown> {
       return selectProvider(req.setting ?? 'auto', req.modelDir!, sel);
     case 'time': {
       const out = [];
-      for (const s of req.sizes ?? [128]) for (const b of req.batches ?? [1]) out.push(await timeStep(req.provider as ProviderName, req.modelDir!, { size: s, batch: b, runs: req.runs, threads: req.threads, budgetMs: req.budgetMs }));
+      const pairs = req.pairs ?? (req.sizes ?? [128]).flatMap((s) => (req.batches ?? [1]).map((b) => [s, b] as [number, number]));
+      for (const [s, b] of pairs) out.push(await timeStep(req.provider as ProviderName, req.modelDir!, { size: s, batch: b, runs: req.runs, threads: req.threads, budgetMs: req.budgetMs }));
       return out;
     }
     case 'parity':

@@ -23,6 +23,8 @@ export interface IsolatedRequest {
   autoMinSpeedup?: number | null;
   sizes?: number[];
   batches?: number[];
+  /** 'time': explicit [size, batch] pairs (instead of sizes × batches). */
+  pairs?: [number, number][];
   runs?: number;
   /** 'time': stop timing a size/batch after this many ms (at least one timed run). */
   budgetMs?: number;
