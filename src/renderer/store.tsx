@@ -95,14 +95,15 @@ export function AppProvider({ children }: { children: ReactNode }) {
     let alive = true;
     (async () => {
       try {
-        const [s, mo, me] = await Promise.all([
-          call('settings.get', {}),
-          call('models.list', {}),
-          call('methods.list', {}),
-        ]);
+        const s = await call('settings.get', {});
         if (!alive) return;
         setSettings(s);
         applyTheme(s.theme);
+        // Models and methods are needed by the photo view and dialogs, not by the first screen:
+        // fetch them once the gallery has had its turn (model discovery can take a second).
+        await new Promise((r) => setTimeout(r, 400));
+        const [mo, me] = await Promise.all([call('models.list', {}), call('methods.list', {})]);
+        if (!alive) return;
         setModels(mo);
         setMethods(me);
         await refreshJobs();

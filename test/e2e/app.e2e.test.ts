@@ -172,6 +172,11 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     expect(facts).toMatch(new RegExp(`Split point N\\s+${shownN}\\b`));
     expect(facts).toMatch(/Fine steps run/);
     expect(facts).toMatch(/Seed\s+0/);
+    // the knob, scale and method are remembered for this photo
+    const opened = await page.locator('.photo-view').getAttribute('aria-label');
+    expect(opened).toBe('Photo portrait_grey_small_04.jpg');
+    const list = (await server.core.dispatch('library.list', { search: 'portrait_grey_small_04' })) as { ok: true; value: { items: { prefs: unknown }[] } };
+    expect(list.value.items[0].prefs).toMatchObject({ fidelity: 0.7, scale: 4, method: 'tiny-x4' });
     await shotBothThemes(page, '05-photo-preview');
     await axeClean('photo-preview');
   });
@@ -433,6 +438,20 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await page.keyboard.press('r');
     await page.getByRole('dialog', { name: /^Restore/ }).waitFor();
     await page.keyboard.press('Escape');
+  });
+
+  it('fits a larger window (1920×1080)', async () => {
+    await page.setViewportSize({ width: 1920, height: 1080 });
+    await page.waitForTimeout(200);
+    await shotBothThemes(page, '18-large-gallery');
+    await page.getByRole('searchbox', { name: 'Search by name' }).fill('portrait_grey_small_04');
+    await page.waitForFunction(() => document.querySelectorAll('[role="option"]').length === 1);
+    await thumbs().first().dblclick();
+    await page.locator('.side-label.right', { hasText: 'A · 4× lanczos' }).waitFor();
+    // remembered per photo: the knob opens where it was left
+    expect(await page.locator('.knob-value').innerText()).toBe('0.70');
+    await shotBothThemes(page, '19-large-photo');
+    await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('had no page errors', () => {

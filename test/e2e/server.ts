@@ -51,6 +51,7 @@ export async function buildRenderer(outDir = rendererOut): Promise<void> {
     format: 'iife',
     platform: 'browser',
     target: 'chrome120',
+    minify: true,
     alias: { electron: path.join(repoRoot, 'test/e2e/shim/electron.ts') },
     logLevel: 'warning',
   });

@@ -56,7 +56,6 @@ export function KnobPanel({ value, onChange, sizes, estimateFor, compact }: Knob
             {methods.map((m) => (
               <option key={m.id} value={m.id}>
                 {m.label}
-                {m.kind === 'diffusion' ? ' (diffusion)' : m.kind === 'classic' ? ' (classic)' : ''}
               </option>
             ))}
             {!methods.some((m) => m.id === value.method) && <option value={value.method}>{value.method}</option>}
