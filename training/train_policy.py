@@ -24,6 +24,8 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     t = sub.add_parser("train")
     t.add_argument("--denoiser", required=True, help="checkpoint folder, ema_fp16.pt, or model package folder")
+    t.add_argument("--ckpt", default="", help="with a package --denoiser: the checkpoint it was exported from "
+                   "(verified against the ONNX initializers)")
     t.add_argument("--task", choices=["face", "natural"], required=True)
     t.add_argument("--scale", type=int, required=True)
     t.add_argument("--data", required=True)
@@ -46,6 +48,7 @@ def main():
     t.add_argument("--reload-minutes", type=float, default=0, help="reload a newer denoiser checkpoint (dev runs)")
     e = sub.add_parser("eval")
     e.add_argument("--denoiser", required=True)
+    e.add_argument("--ckpt", default="")
     e.add_argument("--policy", required=True)
     e.add_argument("--task", choices=["face", "natural"], required=True)
     e.add_argument("--scale", type=int, required=True)

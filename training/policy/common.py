@@ -36,11 +36,11 @@ def knob_to_n(knob_pts, k: float) -> int:
     return int(pts[-1][1])
 
 
-def load_denoiser(src: str):
+def load_denoiser(src: str, ckpt: str = ""):
     """A frozen Denoiser from a checkpoint folder / ema_fp16.pt, or from a model package folder / denoiser.onnx
     (weights read back from the ONNX initializers, config from card.json's architecture.config)."""
     if src.endswith(".onnx") or os.path.exists(os.path.join(src, "card.json")):
-        return _denoiser_from_onnx(src)
+        return _denoiser_from_onnx(src, ckpt)
     m, e = load_ema_model(src)
     info = {"source": os.path.abspath(src), "ema_updates": e.get("ema_updates"), "config": e["config"]}
     st = os.path.join(src if os.path.isdir(src) else os.path.dirname(src), "state.json")
@@ -52,28 +52,39 @@ def load_denoiser(src: str):
     return m.eval(), info
 
 
-def _denoiser_from_onnx(src: str):
+def _onnx_named_inits(path: str):
     import onnx
     from onnx import numpy_helper
-    d = src if os.path.isdir(src) else os.path.dirname(src)
-    path = src if src.endswith(".onnx") else os.path.join(d, "denoiser.onnx")
-    card = json.load(open(os.path.join(d, "card.json")))
-    cfg = UNetConfig.from_dict(card["architecture"]["config"])
-    m = Denoiser(cfg)
     om = onnx.load(path)
-    inits = {}
+    out = {}
     for t in om.graph.initializer:
         name = t.name[:-6] if t.name.endswith("__fp16") else t.name
-        inits[name] = torch.from_numpy(numpy_helper.to_array(t).astype(np.float32))
+        out[name] = torch.from_numpy(numpy_helper.to_array(t).astype(np.float32))
+    return out
+
+
+def _denoiser_from_onnx(src: str, ckpt: str = ""):
+    """The package's denoiser: weights from `ckpt` (a checkpoint folder / ema_fp16.pt), verified against every
+    initializer of the ONNX file that kept its PyTorch name (convs, linears; GroupNorm affine params are renamed by
+    the exporter), so the policy trains on exactly the shipped network."""
+    d = src if os.path.isdir(src) else os.path.dirname(src)
+    path = src if src.endswith(".onnx") else os.path.join(d, "denoiser.onnx")
+    if not ckpt:
+        raise RuntimeError(f"{path}: give the checkpoint it was exported from (--ckpt); ONNX initializer names "
+                           "do not cover every parameter")
+    m, e = load_ema_model(ckpt)
+    inits = _onnx_named_inits(path)
     sd = m.state_dict()
-    missing = [k for k in sd if k not in inits]
-    if missing:
-        raise RuntimeError(f"{path}: {len(missing)} parameters not found by name in the ONNX initializers, "
-                           f"e.g. {missing[:3]}")
-    m.load_state_dict({k: inits[k].reshape(sd[k].shape) for k in sd})
+    named = [k for k in sd if k in inits]
+    bad = [k for k in named if inits[k].numel() != sd[k].numel() or
+           float((inits[k].reshape(sd[k].shape) - sd[k]).abs().max()) > 1e-6]
+    if len(named) < len(sd) // 2 or bad:
+        raise RuntimeError(f"{ckpt} is not the checkpoint of {path}: {len(named)}/{len(sd)} named, mismatched {bad[:3]}")
     for p in m.parameters():
         p.requires_grad_(False)
-    return m.eval(), {"source": os.path.abspath(path), "config": cfg.to_dict(), "from": "onnx"}
+    return m.eval(), {"source": os.path.abspath(path), "ckpt": os.path.abspath(ckpt), "verified_params":
+                      f"{len(named)}/{len(sd)} ONNX initializers equal", "config": e["config"],
+                      "ema_updates": e.get("ema_updates")}
 
 
 def latest_ckpt_mtime(src: str) -> float:

@@ -33,7 +33,7 @@ def _metrics(x0, hr, lr, scale):
 
 def evaluate(a):
     torch.set_num_threads(a.threads)
-    den, dinfo = load_denoiser(a.denoiser)
+    den, dinfo = load_denoiser(a.denoiser, a.ckpt)
     import os
     card = os.path.join(a.denoiser, "card.json")
     knob_pts = json.load(open(card))["sampler"]["knob"] if os.path.exists(card) else DEFAULT_KNOB

@@ -47,7 +47,7 @@ def train(a, log=print):
     card_path = os.path.join(a.denoiser, "card.json") if os.path.isdir(a.denoiser) else ""
     if card_path and os.path.exists(card_path):
         knob = json.load(open(card_path))["sampler"]["knob"]
-    den, dinfo = load_denoiser(a.denoiser)
+    den, dinfo = load_denoiser(a.denoiser, a.ckpt)
     d_mtime = latest_ckpt_mtime(a.denoiser)
     log(f"denoiser {dinfo}")
     images = Images(a.data, 128, crop=a.crop, seed=a.seed)
@@ -78,7 +78,7 @@ def train(a, log=print):
             mt = latest_ckpt_mtime(a.denoiser)
             if mt > d_mtime and time.time() - mt > 20:  # settled
                 try:
-                    den, dinfo = load_denoiser(a.denoiser)
+                    den, dinfo = load_denoiser(a.denoiser, a.ckpt)
                     d_mtime = mt
                     log(f"reloaded denoiser step {dinfo.get('step')}")
                 except Exception as e:  # noqa: BLE001
