@@ -164,7 +164,7 @@ async function main() {
   log();
   log(`## 2. One denoiser step: tile size × batch (warm-up, then median of ≤ ${runs} within ${budgetMs / 1000} s)`);
   log();
-  log(`| tile | batch | ${usable.map((p) => `${p} ms/call | ${p} ms/tile`).join(' | ')} |${usable.length > 1 ? ` ${usable[0]} vs ${usable[usable.length - 1]} |` : ''}`);
+  log(`| tile | batch | ${usable.map((p) => `${p} ms/call | ${p} ms/tile`).join(' | ')} |${usable.length > 1 ? ` speed-up of ${usable[0]} over ${usable[usable.length - 1]} |` : ''}`);
   log(`|---|---|${usable.map(() => '---|---|').join('')}${usable.length > 1 ? '---|' : ''}`);
   const steps: Record<string, Item<StepTiming[]>> = {};
   for (const p of usable) {
@@ -181,7 +181,7 @@ async function main() {
         return t && fits(p, s, b) ? t : undefined;
       });
       if (cells.every((c) => !c)) continue;
-      const ratio = usable.length > 1 && cells[0] && cells[cells.length - 1] ? `${(cells[cells.length - 1]!.medianMs / cells[0]!.medianMs).toFixed(1)}× |` : usable.length > 1 ? '— |' : '';
+      const ratio = usable.length > 1 && cells[0] && cells[cells.length - 1] ? `${Number((cells[cells.length - 1]!.medianMs / cells[0]!.medianMs).toPrecision(2))}× |` : usable.length > 1 ? '— |' : '';
       log(`| ${s}² | ${b} | ${cells.map((c) => `${ms(c?.medianMs)} | ${ms(c ? c.medianMs / b : undefined)}`).join(' | ')} |${ratio ? ` ${ratio}` : ''}`);
     }
   for (const p of usable) if (!steps[p].ok) log(`\n${p}: step timing failed: ${(steps[p] as { error: string }).error}`);
