@@ -7,7 +7,7 @@
  * [i − 0.5, i + 0.5]); an image scaled by s maps x → s·(x + 0.5) − 0.5.
  */
 import type { ImageF32 } from '../image';
-import type { Point } from './detect';
+import { setResidualTemplate, type Point } from './detect';
 import { TEMPLATE_128 as template } from './template';
 
 /** x' = a·x − b·y + tx,  y' = b·x + a·y + ty  (a = s·cosθ, b = s·sinθ). */
@@ -26,6 +26,7 @@ export interface FaceTemplate {
 
 /** The 128×128 template measured on faces/train (see template.json's `how` and bench/README-faces.md). */
 export const FACE_TEMPLATE: FaceTemplate = { size: template.size, points: template.points.map((p) => [p[0], p[1]] as Point) };
+setResidualTemplate(FACE_TEMPLATE.points);
 
 export function applySim(m: Similarity, p: Point): Point {
   return [m.a * p[0] - m.b * p[1] + m.tx, m.b * p[0] + m.a * p[1] + m.ty];

@@ -31,6 +31,8 @@ export interface FaceDetection {
   landmarks: Point[];
   /** The 68 points the 5 come from (iBUG order). */
   landmarks68: Point[];
+  /** Mean 5-point distance to the template after the best similarity, in 128² template px. */
+  residual: number;
 }
 
 export type DetectorKind = 'ssd' | 'tiny';
@@ -216,11 +218,16 @@ interface RawBox extends Box {
   score: number;
 }
 
-/** Greedy NMS, highest score first; a box mostly inside a kept one is dropped too. */
+/** Centres closer than half the smaller box's width: the same face found twice, offset (tiny faces). */
+function sameCentre(a: Box, b: Box): boolean {
+  return Math.hypot(a.x + a.w / 2 - (b.x + b.w / 2), a.y + a.h / 2 - (b.y + b.h / 2)) < 0.5 * Math.min(a.w, b.w);
+}
+
+/** Greedy NMS, highest score first; a box mostly inside a kept one, or centred on it, is dropped too. */
 export function nms<T extends RawBox>(boxes: T[], thr = 0.35): T[] {
   const sorted = [...boxes].sort((a, b) => b.score - a.score);
   const keep: T[] = [];
-  for (const b of sorted) if (!keep.some((k) => iou(k, b) > thr || overlapSmall(k, b) > 0.7)) keep.push(b);
+  for (const b of sorted) if (!keep.some((k) => iou(k, b) > thr || overlapSmall(k, b) > 0.7 || sameCentre(k, b))) keep.push(b);
   return keep;
 }
 
@@ -296,53 +303,140 @@ export function fivePoints(p68: Point[]): Point[] {
   return [mean(36, 41), mean(42, 47), p68[30], p68[48], p68[54]];
 }
 
-/**
- * 68 landmarks inside each box (the landmark net sees the box's square crop, as face-api does
- * after its detectors). Works for user-drawn boxes too.
- */
-export async function landmarksForBoxes(rgb: ImageU8, boxes: Box[], opts: { normalise?: boolean } = {}): Promise<Point[][]> {
-  if (!boxes.length) return [];
+/** Runs the 68-point net on the square crop (side S, top-left x0,y0) of a detector-view image. */
+async function landmarksInSquare(img: ImageU8, x0: number, y0: number, S: number): Promise<Point[]> {
   const { faceapi, tf } = await loadFaceApi();
-  const img = detectorInput(rgb, opts.normalise ?? true);
-  const out: Point[][] = [];
-  for (const b of boxes) {
-    // Square crop around the box centre (face-api pads its crops to square the same way).
-    const s = Math.max(b.w, b.h);
-    const cx = b.x + b.w / 2;
-    const cy = b.y + b.h / 2;
-    const x0 = Math.round(cx - s / 2);
-    const y0 = Math.round(cy - s / 2);
-    const S = Math.max(8, Math.round(s));
-    // Crop with edge clamping, resize to the net's 112².
-    const crop = new Uint8Array(S * S * 3);
-    for (let j = 0; j < S; j++) {
-      const yy = Math.max(0, Math.min(img.height - 1, y0 + j));
-      for (let i = 0; i < S; i++) {
-        const xx = Math.max(0, Math.min(img.width - 1, x0 + i));
-        crop.set(img.data.subarray((yy * img.width + xx) * 3, (yy * img.width + xx) * 3 + 3), (j * S + i) * 3);
-      }
-    }
-    const sq = resizeRgbBilinear({ width: S, height: S, channels: 3, data: crop }, 112, 112);
-    const t = tf.tensor3d(sq.data, [112, 112, 3], 'int32');
-    try {
-      const lm = (await faceapi.nets.faceLandmark68Net.detectLandmarks(t as never)) as unknown as { positions: { x: number; y: number }[] };
-      out.push(lm.positions.map((p) => [x0 + (p.x * S) / 112, y0 + (p.y * S) / 112] as Point));
-    } finally {
-      t.dispose();
+  S = Math.max(8, Math.round(S));
+  x0 = Math.round(x0);
+  y0 = Math.round(y0);
+  const crop = new Uint8Array(S * S * 3);
+  for (let j = 0; j < S; j++) {
+    const yy = Math.max(0, Math.min(img.height - 1, y0 + j));
+    for (let i = 0; i < S; i++) {
+      const xx = Math.max(0, Math.min(img.width - 1, x0 + i));
+      crop.set(img.data.subarray((yy * img.width + xx) * 3, (yy * img.width + xx) * 3 + 3), (j * S + i) * 3);
     }
   }
+  const sq = resizeRgbBilinear({ width: S, height: S, channels: 3, data: crop }, 112, 112);
+  const t = tf.tensor3d(sq.data, [112, 112, 3], 'int32');
+  try {
+    const lm = (await faceapi.nets.faceLandmark68Net.detectLandmarks(t as never)) as unknown as { positions: { x: number; y: number }[] };
+    return lm.positions.map((p) => [x0 + (p.x * S) / 112, y0 + (p.y * S) / 112] as Point);
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * How face-like 5 points are: mean distance (in 128² template pixels) after the best similarity
+ * onto the template. Collapsed or twisted landmark sets score high.
+ */
+export function templateResidual(p5: Point[], template: Point[]): number {
+  const n = p5.length;
+  let mx = 0;
+  let my = 0;
+  let nx = 0;
+  let ny = 0;
+  for (let i = 0; i < n; i++) {
+    mx += p5[i][0] / n;
+    my += p5[i][1] / n;
+    nx += template[i][0] / n;
+    ny += template[i][1] / n;
+  }
+  let sxx = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < n; i++) {
+    const x = p5[i][0] - mx;
+    const y = p5[i][1] - my;
+    const u = template[i][0] - nx;
+    const v = template[i][1] - ny;
+    sxx += x * x + y * y;
+    na += x * u + y * v;
+    nb += x * v - y * u;
+  }
+  if (sxx < 1e-9) return Infinity;
+  const a = na / sxx;
+  const b = nb / sxx;
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    const x = p5[i][0] - mx;
+    const y = p5[i][1] - my;
+    e += Math.hypot(a * x - b * y - (template[i][0] - nx), b * x + a * y - (template[i][1] - ny));
+  }
+  return e / n;
+}
+
+/** The template the residual is measured against (set by align.ts to avoid an import cycle). */
+let residualTemplate: Point[] = [
+  [37.18, 36.65],
+  [86.78, 37.02],
+  [62.16, 65.99],
+  [40.68, 87.47],
+  [83.98, 87.9],
+];
+export function setResidualTemplate(t: Point[]): void {
+  residualTemplate = t;
+}
+
+/**
+ * 68 landmarks inside each box (works for user-drawn boxes too). Detector boxes vary in framing
+ * (SSD's are often tall, hair included), and the landmark net fails on off-centre faces, so a few
+ * square crops are tried (box centre; bottom-anchored on the box width; the width-sized square at
+ * the centre), the set that fits the 5-point template best is kept, and refined once on a square
+ * around its own landmarks. `residual` (template px) says how face-like the result is.
+ */
+export async function landmarksForBoxesScored(rgb: ImageU8, boxes: Box[], opts: { normalise?: boolean } = {}): Promise<{ points: Point[]; residual: number }[]> {
+  if (!boxes.length) return [];
+  const img = detectorInput(rgb, opts.normalise ?? true);
+  const out: { points: Point[]; residual: number }[] = [];
+  for (const b of boxes) {
+    const cx = b.x + b.w / 2;
+    const cy = b.y + b.h / 2;
+    const s0 = Math.max(b.w, b.h);
+    const sw = 1.15 * b.w;
+    const cands: [number, number, number][] = [
+      [cx - s0 / 2, cy - s0 / 2, s0],
+      [cx - sw / 2, b.y + b.h - sw, sw],
+      [cx - sw / 2, cy - sw / 2, sw],
+    ];
+    let best: { points: Point[]; residual: number } | null = null;
+    for (const [x0, y0, S] of cands) {
+      const pts = await landmarksInSquare(img, x0, y0, S);
+      const r = templateResidual(fivePoints(pts), residualTemplate);
+      if (!best || r < best.residual) best = { points: pts, residual: r };
+    }
+    // Refine on a square around the landmarks themselves.
+    const xs = best!.points.map((p) => p[0]);
+    const ys = best!.points.map((p) => p[1]);
+    const ext = Math.max(Math.max(...xs) - Math.min(...xs), Math.max(...ys) - Math.min(...ys));
+    if (ext > 4) {
+      const S = 1.3 * ext;
+      const mx = (Math.max(...xs) + Math.min(...xs)) / 2;
+      const my = (Math.max(...ys) + Math.min(...ys)) / 2;
+      const pts = await landmarksInSquare(img, mx - S / 2, my - S / 2, S);
+      const r = templateResidual(fivePoints(pts), residualTemplate);
+      if (r < best!.residual) best = { points: pts, residual: r };
+    }
+    out.push(best!);
+  }
   return out;
+}
+
+export async function landmarksForBoxes(rgb: ImageU8, boxes: Box[], opts: { normalise?: boolean } = {}): Promise<Point[][]> {
+  return (await landmarksForBoxesScored(rgb, boxes, opts)).map((r) => r.points);
 }
 
 /** Faces with landmarks, sorted left to right, top to bottom (stable indices for the app). */
 export async function detectFaces(rgb: ImageU8, opts: DetectOptions = {}): Promise<FaceDetection[]> {
   const boxes = await detectBoxes(rgb, opts);
-  const lms = await landmarksForBoxes(rgb, boxes, opts);
+  const lms = await landmarksForBoxesScored(rgb, boxes, opts);
   const faces = boxes.map((b, i) => ({
     box: { x: b.x, y: b.y, w: b.w, h: b.h },
     score: b.score,
-    landmarks68: lms[i],
-    landmarks: fivePoints(lms[i]),
+    landmarks68: lms[i].points,
+    landmarks: fivePoints(lms[i].points),
+    residual: lms[i].residual,
   }));
   return sortFaces(faces);
 }

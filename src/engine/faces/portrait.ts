@@ -23,7 +23,7 @@ import { f32ToU8, u8ToF32 } from '../image';
 import { blurPlane } from '../diffusion/color';
 import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
-import { detectFaces, fivePoints, landmarksForBoxes, type Box, type DetectOptions, type Point } from './detect';
+import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
 
 export type { Box, Point } from './detect';
 
@@ -61,6 +61,15 @@ export interface PortraitOptions {
   faceModelPackage?: ModelPackage;
   /** Faces whose 128² template frame spans more input pixels than this are left to the background. */
   maxFaceFramePx?: number;
+  /**
+   * 'model' (default): every face goes through the model's own degradation (frame → 16 px, ×8).
+   * 'adaptive': faces whose frame spans ≥ 32 (≥ 64) input pixels are conditioned on a 32 (64) px
+   * frame at ×4 (×2) instead, keeping more of the input (the model was trained on ×8 only:
+   * off-distribution, chosen by measurement only; see bench/faces-large.ts).
+   */
+  faceScale?: 'model' | 'adaptive';
+  /** Faces whose 5 landmarks fit the template worse than this (mean, template px) are not restored (default 9). */
+  maxLandmarkResidual?: number;
   detect?: DetectOptions;
 }
 
@@ -73,6 +82,10 @@ export interface PortraitFaceInfo {
   reason?: string;
   /** The template frame's size in input pixels (the face model sees it at 16 px). */
   framePx: number;
+  /** Mean 5-point distance to the template after alignment (template px): how face-like the landmarks are. */
+  residual: number;
+  /** The face model's scale used for this face (8 = its own; 4 or 2 with faceScale 'adaptive'). */
+  faceScale?: number;
   ms: number;
 }
 
@@ -335,12 +348,12 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   // 2. Faces.
   const t1 = performance.now();
   report({ stage: 'detect', fraction: bgShare });
-  let found: { box: Box; score: number; landmarks: Point[] }[];
+  let found: { box: Box; score: number; landmarks: Point[]; residual: number }[];
   if (userFaces) {
-    const lms = await landmarksForBoxes(lrRgb, userFaces);
-    found = userFaces.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i]) }));
+    const lms = await landmarksForBoxesScored(lrRgb, userFaces);
+    found = userFaces.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i].points), residual: lms[i].residual }));
   } else {
-    found = (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks }));
+    found = (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, residual: f.residual }));
   }
   const msDetect = performance.now() - t1;
   check();
@@ -349,6 +362,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   const t2 = performance.now();
   const exclude = new Set(opts.excludeFaces ?? []);
   const maxFrame = opts.maxFaceFramePx ?? 64;
+  const maxResidual = opts.maxLandmarkResidual ?? 9;
   const faceModel = opts.faceModelPackage ?? (faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null);
   const factor = faceModel ? faceModel.card.primaryScale : 8;
   const size = faceModel?.card.framing?.size ?? FACE_TEMPLATE.size;
@@ -364,7 +378,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     const tf = performance.now();
     const M = faceTransform(f.landmarks, scale);
     const framePx = size / (simScale(M) * scale);
-    const base = { box: f.box, landmarks: f.landmarks, score: f.score, framePx: Math.round(framePx * 10) / 10 };
+    const base = { box: f.box, landmarks: f.landmarks, score: f.score, framePx: Math.round(framePx * 10) / 10, residual: Math.round(f.residual * 100) / 100 };
     const fr0 = bgShare + detShare + (faceShare * i) / nF;
     report({ stage: 'face', face: i, faces: found.length, fraction: fr0 });
     if (exclude.has(i)) {
@@ -375,15 +389,23 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
       infos.push({ ...base, calls: 0, restored: false, reason: 'no face model package found', ms: 0 });
       continue;
     }
+    if (!(f.residual <= maxResidual)) {
+      infos.push({ ...base, calls: 0, restored: false, reason: `landmarks do not fit a face (residual ${f.residual.toFixed(1)} > ${maxResidual} template px): left to the background`, ms: 0 });
+      continue;
+    }
     if (framePx > maxFrame) {
       infos.push({ ...base, calls: 0, restored: false, reason: `large face (frame ${framePx.toFixed(0)} px > ${maxFrame} px on the input): left to the background`, ms: 0 });
       continue;
     }
     let crop = alignedCrop(lrF, M, scale, size);
     if (grey) greyInPlace(crop);
-    const lr16 = degradeToModelInput(crop, factor);
-    const r = await restoreDiffusion(faceModel, lr16, {
-      scale: factor,
+    // The face model's scale for this face: its own (×8 from 16 px), or lower for larger faces.
+    let fs = factor;
+    if (opts.faceScale === 'adaptive') while (fs > 2 && framePx >= (2 * size) / fs) fs /= 2;
+    const lrIn = degradeToModelInput(crop, fs);
+    const pkg = fs === factor || faceModel.card.scales.includes(fs) ? faceModel : { ...faceModel, card: { ...faceModel.card, scales: [...faceModel.card.scales, fs] } };
+    const r = await restoreDiffusion(pkg, lrIn, {
+      scale: fs,
       sampler,
       fidelity: opts.fidelity,
       seed: (opts.seed + 7919 * (i + 1)) % Number.MAX_SAFE_INTEGER,
@@ -394,7 +416,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     const bgT = backgroundInTemplate(bg, M, size);
     const matched = matchLowFrequency(r.image, bgT, size / 16, grey);
     blendFace(out, matched, mask, M);
-    infos.push({ ...base, calls: r.info.calls, restored: true, ms: Math.round(performance.now() - tf) });
+    infos.push({ ...base, calls: r.info.calls, restored: true, faceScale: fs, ms: Math.round(performance.now() - tf) });
   }
   report({ stage: 'blend', fraction: 0.999 });
   return {

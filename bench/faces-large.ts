@@ -1,0 +1,84 @@
+/**
+ * When is a face "large" enough to leave to the background? On faces/val (128² HR, the model's
+ * framing), simulate a face whose 128² template frame spans F input pixels (F = 16, 24, 32, 48, 64:
+ * HR → F by antialiased bicubic, uint8), and make the 128² output three ways:
+ *   lanczos     the plain enlargement ×(128/F) (what the background gives a face);
+ *   face-16     the portrait path: F → 16 (antialiased bicubic) → face model ×8;
+ *   face-lower  the face model conditioned on the F-pixel input itself (cond = bicubic ×(128/F),
+ *               one pass; the model was trained on cond from 16 px, so this is off-distribution).
+ * PSNR/SSIM (Y) against HR, LR-consistency against the F-pixel input.
+ *
+ *   npx tsx bench/faces-large.ts [--n 16] [--model models/face-x8] [--fidelity 0.5]
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import sharp from 'sharp';
+import type { ImageF32, ImageU8 } from '../src/engine/image';
+import { f32ToU8 } from '../src/engine/image';
+import { bicubicResize, loadModel, restoreDiffusion, type ModelPackage } from '../src/engine/diffusion/index';
+import { psnrY, ssimY } from '../src/engine/metrics/fullref';
+import { lrConsistency } from '../src/engine/metrics/index';
+import { degradeToModelInput, lanczosU8 } from '../src/engine/faces/portrait';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const VAL = path.resolve(ROOT, '../shared/data/faces/val');
+const args = process.argv.slice(2);
+const opt = (k: string) => {
+  const i = args.indexOf(k);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const n = Number(opt('--n') ?? 16);
+const fidelity = Number(opt('--fidelity') ?? 0.5);
+const modelDir = opt('--model') ?? (fs.existsSync(path.join(ROOT, 'models/face-x8/card.json')) ? path.join(ROOT, 'models/face-x8') : path.join(ROOT, 'test/fixtures/models/tiny-face-x8'));
+const model = await loadModel(modelDir);
+const sizes = [16, 24, 32, 48, 64];
+console.log('model', model.id, 'knob', fidelity);
+
+const files = fs.readdirSync(VAL).filter((f) => f.endsWith('.png')).sort().slice(0, n);
+type Acc = { psnr: number[]; ssim: number[]; lr: number[]; ms: number[] };
+const acc: Record<string, Acc> = {};
+const add = (k: string, hr: ImageU8, out: ImageU8, lr: ImageU8, ms: number) => {
+  const a = (acc[k] ??= { psnr: [], ssim: [], lr: [], ms: [] });
+  a.psnr.push(psnrY(out, hr));
+  a.ssim.push(ssimY(out, hr));
+  a.lr.push(lrConsistency(out, lr));
+  a.ms.push(ms);
+};
+
+for (const f of files) {
+  const { data } = await sharp(path.join(VAL, f)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const hr: ImageU8 = { width: 128, height: 128, channels: 3, data: new Uint8Array(data) };
+  const hrF: ImageF32 = { width: 128, height: 128, data: Float32Array.from(data, (v) => v / 255) };
+  for (const F of sizes) {
+    const lrF = degradeToModelInput(hrF, 128 / F); // F px, uint8-rounded
+    const lr = f32ToU8(lrF);
+    let t = performance.now();
+    add(`F${F} lanczos`, hr, await lanczosU8(lr, 128, 128), lr, performance.now() - t);
+    t = performance.now();
+    const in16 = F === 16 ? lrF : degradeToModelInput(lrF, F / 16);
+    const r16 = await restoreDiffusion(model, in16, { scale: 8, sampler: 'skipdiff', fidelity, seed: 1 });
+    add(`F${F} face-16`, hr, f32ToU8(r16.image), lr, performance.now() - t);
+    if (F !== 16 && 128 % F === 0) {
+      const s = 128 / F;
+      const lower: ModelPackage = { ...model, card: { ...model.card, scales: [...model.card.scales, s] } };
+      t = performance.now();
+      const rl = await restoreDiffusion(lower, lrF, { scale: s, sampler: 'skipdiff', fidelity, seed: 1 });
+      add(`F${F} face-lower`, hr, f32ToU8(rl.image), lr, performance.now() - t);
+    }
+  }
+  process.stderr.write('.');
+}
+const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+let md = `Model ${model.id} (${model.card.trainedOn ?? ''}), knob ${fidelity}, skipdiff, ${files.length} faces/val images; F = input pixels spanned by the 128² template frame.\n\n| F | method | PSNR-Y | SSIM-Y | LR-PSNR | ms |\n|---|---|---|---|---|---|\n`;
+const rows: Record<string, unknown>[] = [];
+for (const [k, a] of Object.entries(acc)) {
+  const [F, m] = k.split(' ');
+  rows.push({ F: Number(F.slice(1)), method: m, psnr: +mean(a.psnr).toFixed(2), ssim: +mean(a.ssim).toFixed(4), lrPsnr: +mean(a.lr).toFixed(2), ms: Math.round(mean(a.ms)) });
+  md += `| ${F.slice(1)} | ${m} | ${mean(a.psnr).toFixed(2)} | ${mean(a.ssim).toFixed(4)} | ${mean(a.lr).toFixed(2)} | ${mean(a.ms).toFixed(0)} |\n`;
+}
+const out = path.join(ROOT, 'bench/results/faces');
+fs.mkdirSync(out, { recursive: true });
+const tag = model.id === 'tiny-face-x8' ? 'large-faces-tiny' : 'large-faces';
+fs.writeFileSync(path.join(out, `${tag}.json`), JSON.stringify({ date: new Date().toISOString(), model: model.id, fidelity, n: files.length, rows }, null, 1));
+fs.writeFileSync(path.join(out, `${tag}.md`), md);
+console.log('\n' + md);
