@@ -9,7 +9,7 @@ import { QueuePanel } from './components/QueuePanel';
 import { SettingsDialog } from './components/SettingsDialog';
 import { plural } from './format';
 import { modLabel, useShortcuts } from './shortcuts';
-import { AppProvider, useApp } from './store';
+import { AppProvider, useApp, useJobs } from './store';
 
 export function App() {
   return (
@@ -19,8 +19,27 @@ export function App() {
   );
 }
 
+/** The queue button with its badge: the only part of the shell that follows job progress. */
+function QueueButton({ open, onToggle }: { open: boolean; onToggle(): void }) {
+  const { activeJobs } = useJobs();
+  return (
+    <button
+      className={`btn ghost queue-btn${open ? ' on' : ''}`}
+      onClick={onToggle}
+      aria-expanded={open}
+      aria-label={activeJobs ? `Queue, ${activeJobs} active` : 'Queue'}
+      title="Q"
+    >
+      Queue
+      <span className={`count-badge${activeJobs ? '' : ' zero'}`} data-testid="active-badge" aria-hidden="true">
+        {activeJobs}
+      </span>
+    </button>
+  );
+}
+
 function Shell() {
-  const { activeJobs, queueOpen, setQueueOpen, toast, toasts, dismissToast, loadError } = useApp();
+  const { queueOpen, setQueueOpen, toast, toasts, dismissToast, loadError } = useApp();
   const [open, setOpen] = useState<Photo | null>(null);
   const [importing, setImporting] = useState(false);
   const [failures, setFailures] = useState<ImportFailure[]>([]);
@@ -151,18 +170,7 @@ function Shell() {
           )}
         </nav>
         <div className="topbar-actions">
-          <button
-            className={`btn ghost queue-btn${queueOpen ? ' on' : ''}`}
-            onClick={() => setQueueOpen((v) => !v)}
-            aria-expanded={queueOpen}
-            aria-label={activeJobs ? `Queue, ${activeJobs} active` : 'Queue'}
-            title="Q"
-          >
-            Queue
-            <span className={`count-badge${activeJobs ? '' : ' zero'}`} data-testid="active-badge" aria-hidden="true">
-              {activeJobs}
-            </span>
-          </button>
+          <QueueButton open={queueOpen} onToggle={() => setQueueOpen((v) => !v)} />
           <button className="btn ghost" onClick={() => setDialog('settings')} title={`${modLabel}+,`}>
             Settings
           </button>

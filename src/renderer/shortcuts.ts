@@ -84,7 +84,7 @@ export const SHORTCUTS: { keys: string; what: string; where: string }[] = [
   { keys: `${modLabel}+A`, what: 'Select all photos', where: 'Library' },
   { keys: 'Arrows', what: 'Move between photos', where: 'Library' },
   { keys: 'Space', what: 'Select or unselect the focused photo', where: 'Library' },
-  { keys: 'Shift+click / Shift+arrows', what: 'Select a range', where: 'Library' },
+  { keys: 'Shift+click, Shift+arrows', what: 'Select a range', where: 'Library' },
   { keys: `${modLabel}+click`, what: 'Add to or remove from the selection', where: 'Library' },
   { keys: 'Enter', what: 'Open the photo', where: 'Library' },
   { keys: 'R', what: 'Restore the selection, or this photo', where: 'Library, photo' },

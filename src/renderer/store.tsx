@@ -14,8 +14,6 @@ export interface AppData {
   saveSettings(patch: Partial<Settings>): Promise<Settings>;
   models: ModelInfo[];
   methods: MethodInfo[];
-  jobs: Job[];
-  activeJobs: number;
   refreshJobs(): Promise<void>;
   mergeJobs(jobs: Job[]): void;
   toast(text: string, kind?: Toast['kind']): void;
@@ -26,7 +24,18 @@ export interface AppData {
   loadError: string | null;
 }
 
+/** The job list changes many times a second while jobs run: its own context, so only its readers re-render. */
+export interface JobsData {
+  jobs: Job[];
+  activeJobs: number;
+}
+
 const Ctx = createContext<AppData | null>(null);
+const JobsCtx = createContext<JobsData>({ jobs: [], activeJobs: 0 });
+
+export function useJobs(): JobsData {
+  return useContext(JobsCtx);
+}
 
 export function useApp(): AppData {
   const v = useContext(Ctx);
@@ -150,23 +159,29 @@ export function AppProvider({ children }: { children: ReactNode }) {
   }, [jobMap]);
   const activeJobs = useMemo(() => jobs.filter((j) => j.state === 'queued' || j.state === 'running').length, [jobs]);
 
-  const value: AppData = {
-    settings,
-    saveSettings,
-    models,
-    methods,
-    jobs,
-    activeJobs,
-    refreshJobs,
-    mergeJobs,
-    toast,
-    toasts,
-    dismissToast,
-    queueOpen,
-    setQueueOpen,
-    loadError,
-  };
-  return <Ctx.Provider value={value}>{children}</Ctx.Provider>;
+  const value: AppData = useMemo(
+    () => ({
+      settings,
+      saveSettings,
+      models,
+      methods,
+      refreshJobs,
+      mergeJobs,
+      toast,
+      toasts,
+      dismissToast,
+      queueOpen,
+      setQueueOpen,
+      loadError,
+    }),
+    [settings, saveSettings, models, methods, refreshJobs, mergeJobs, toast, toasts, dismissToast, queueOpen, loadError],
+  );
+  const jobsValue = useMemo(() => ({ jobs, activeJobs }), [jobs, activeJobs]);
+  return (
+    <Ctx.Provider value={value}>
+      <JobsCtx.Provider value={jobsValue}>{children}</JobsCtx.Provider>
+    </Ctx.Provider>
+  );
 }
 
 /** Subscribe to an event for the life of the component (latest callback wins). */

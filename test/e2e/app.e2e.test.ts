@@ -152,6 +152,21 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await shotBothThemes(page, '04-photo-no-result');
     await axeClean('photo-empty');
 
+    // Layout shifts while the result arrives (the Layout Instability API, as in CLS).
+    await page.evaluate(() => {
+      const w = window as unknown as { __shift: number };
+      w.__shift = 0;
+      new PerformanceObserver((l) => {
+        for (const e of l.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node?: Node }[] })[]) {
+          if (e.hadRecentInput) continue;
+          w.__shift += e.value;
+          (w as unknown as { __shiftSrc: string[] }).__shiftSrc = [
+            ...((w as unknown as { __shiftSrc?: string[] }).__shiftSrc ?? []),
+            ...(e.sources ?? []).map((s) => (s.node instanceof Element ? `${s.node.tagName}.${s.node.className}` : String(s.node?.nodeName))),
+          ];
+        }
+      }).observe({ type: 'layout-shift', buffered: false });
+    });
     const viewerBox = await page.locator('.viewer').boundingBox();
     const sideBoxes = await page.locator('.side .panel').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
     await page.getByRole('button', { name: 'Preview area', exact: true }).click();
@@ -165,6 +180,9 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     expect(await page.locator('.viewer').boundingBox()).toEqual(viewerBox);
     const sideAfter = await page.locator('.side .panel').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
     expect(sideAfter.slice(0, 2)).toEqual(sideBoxes.slice(0, 2));
+    const shift = await page.evaluate(() => (window as unknown as { __shift: number }).__shift);
+    if (shift >= 0.01) console.log('layout shift sources:', await page.evaluate(() => (window as unknown as { __shiftSrc?: string[] }).__shiftSrc));
+    expect(shift).toBeLessThan(0.01);
     const facts = await page.locator('.facts').innerText();
     expect(facts).toMatch(/Preview of 64×64 px/);
     const shownN = (await page.getByTestId('split-n').innerText()).replace('N = ', '');
@@ -219,14 +237,14 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await page.getByTestId('zoom').filter({ hasText: '800 %' }).waitFor();
     expect(await page.locator('.viewer img.layer.pixelated').count()).toBeGreaterThan(0);
     // pan by dragging the picture; both sides move together (same transform)
-    const before = await page.locator('.viewer img.layer').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.left));
+    const before = await page.locator('.viewer img.layer').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
     await page.mouse.move(box.x + box.width * 0.8, box.y + 100);
     await page.mouse.down();
     await page.mouse.move(box.x + box.width * 0.8 - 60, box.y + 140, { steps: 3 });
     await page.mouse.up();
-    const after = await page.locator('.viewer img.layer').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.left));
+    const after = await page.locator('.viewer img.layer').evaluateAll((els) => els.map((e) => (e as HTMLElement).style.transform));
     expect(after).not.toEqual(before);
-    const lefts = after.map((l) => parseFloat(l));
+    const lefts = after.map((t) => parseFloat(/translate\(([-\d.]+)px/.exec(t)![1]));
     expect(Math.abs(lefts[0] - lefts[lefts.length - 1])).toBeLessThan(1); // original and result aligned
     await shotBothThemes(page, '07-photo-zoom-800');
     await page.locator('.photo-head h1').click();

@@ -74,9 +74,19 @@ export function Gallery(props: GalleryProps) {
   }, [load]);
 
   const reloadTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEvent('library.changed', () => {
+  useEvent('library.changed', ({ reason }) => {
+    if (reason === 'prefs') return; // per-photo knob/scale: nothing the grid shows
+    const fire = () => {
+      reloadTimer.current = null;
+      void load();
+    };
+    // Results arrive one by one during a batch: at most one reload a second (throttle, not debounce).
+    if (reason === 'result') {
+      if (!reloadTimer.current) reloadTimer.current = setTimeout(fire, 1000);
+      return;
+    }
     if (reloadTimer.current) clearTimeout(reloadTimer.current);
-    reloadTimer.current = setTimeout(() => void load(), 250);
+    reloadTimer.current = setTimeout(fire, 200);
   });
 
   // Drop selected ids that left the list.

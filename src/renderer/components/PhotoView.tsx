@@ -4,7 +4,7 @@ import type { Job, Photo, Result, Scale } from '../../shared/types';
 import { call, errorLine, mediaUrl } from '../api';
 import { fmtBytes, fmtDate, fmtMs, fmtTime } from '../format';
 import { useShortcuts } from '../shortcuts';
-import { useApp, useEvent } from '../store';
+import { useApp, useEvent, useJobs } from '../store';
 import { ExportDialog } from './ExportDialog';
 import { KnobPanel, type RestoreChoice } from './KnobPanel';
 import { ResultFacts, describeResult, resultRegion } from './ResultFacts';
@@ -21,7 +21,8 @@ function clampRect(r: Rect, W: number, H: number): Rect {
 }
 
 export function PhotoView({ photoId, initial, onBack, active }: { photoId: number; initial?: Photo; onBack(): void; active: boolean }) {
-  const { settings, jobs, mergeJobs, toast, setQueueOpen } = useApp();
+  const { settings, mergeJobs, toast, setQueueOpen } = useApp();
+  const { jobs } = useJobs();
   const [photo, setPhoto] = useState<Photo | null>(initial && initial.id === photoId ? initial : null);
   const [results, setResults] = useState<Result[] | null>(null);
   const [aId, setAId] = useState<number | null>(null);

@@ -3,7 +3,7 @@ import { useRef } from 'react';
 import type { Job } from '../../shared/types';
 import { call, errorLine } from '../api';
 import { fmtMs, fmtTime } from '../format';
-import { useApp } from '../store';
+import { useApp, useJobs } from '../store';
 
 const STATE_LABEL: Record<Job['state'], string> = {
   queued: 'Waiting',
@@ -15,7 +15,8 @@ const STATE_LABEL: Record<Job['state'], string> = {
 const MAX_ROWS = 400;
 
 export function QueuePanel() {
-  const { jobs, activeJobs, mergeJobs, refreshJobs, toast, queueOpen, setQueueOpen } = useApp();
+  const { mergeJobs, refreshJobs, toast, queueOpen, setQueueOpen } = useApp();
+  const { jobs, activeJobs } = useJobs();
   const closeRef = useRef<HTMLButtonElement>(null);
 
   const act = async (f: () => Promise<Job | unknown>, what: string) => {

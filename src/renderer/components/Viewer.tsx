@@ -218,12 +218,17 @@ export function Viewer(props: ViewerProps) {
   };
 
   const pixelated = view.z > 1.001;
-  const pos = (r: Rect, pw: number) => ({
+  const place = (r: Rect, pw: number) => ({
     left: pw / 2 + (r.x - view.cx) * k,
     top: paneH / 2 + (r.y - view.cy) * k,
     width: r.w * k,
     height: r.h * k,
   });
+  // Placed by transform: zooming and panning move pixels, not layout (no layout shifts, cheaper).
+  const pos = (r: Rect, pw: number) => {
+    const p = place(r, pw);
+    return { left: 0, top: 0, width: p.width, height: p.height, transform: `translate(${p.left}px, ${p.top}px)` };
+  };
   const renderLayers = (side: Side | null, pw: number) =>
     side?.layers.map((l) => (
       <img
@@ -237,11 +242,11 @@ export function Viewer(props: ViewerProps) {
     ));
   const renderLoupe = (pw: number) => {
     if (!props.loupe) return null;
-    const lp = pos(props.loupe, pw);
+    const lp = place(props.loupe, pw);
     // Keep the handle on screen: inside the square when the space above it is off the pane.
     const inside = lp.top < 28;
     return (
-      <div className="loupe" style={lp}>
+      <div className="loupe" style={pos(props.loupe, pw)}>
         <span
           className={`loupe-handle${inside ? ' inside' : ''}`}
           data-loupe
