@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU bench for a machine with a GPU but no Node and no internet (see bench/gpu/README.md).
 #
-#   bench/gpu/run-on-gpu.sh pack            here (Node, node_modules, apt): builds bench/gpu/carry/ (~35 MiB)
+#   bench/gpu/run-on-gpu.sh pack            here (Node, node_modules, apt): builds bench/gpu/carry/ (~36 MiB)
 #   bench/gpu/run-on-gpu.sh run [args...]   on the GPU machine: unpacks the carry, finds the Vulkan loader
 #                                           and the NVIDIA ICD, runs the bench; results in $OUT
 #   bench/gpu/run-on-gpu.sh check           here: `run --quick` on SwiftShader with the carried node,
@@ -97,9 +97,13 @@ find_nvidia_icd() {
   return 1
 }
 
-find_lib() { # <soname>: path or nothing
+ldconfig_lib() { # <soname>: the path dlopen would find through the linker cache, or nothing
+  ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }'
+}
+
+find_lib() { # <soname>: a path anywhere usual (for a manifest's absolute library_path), or nothing
   local p
-  p=$(ldconfig -p 2>/dev/null | awk -v n="$1" '$1 == n { print $NF; exit }')
+  p=$(ldconfig_lib "$1")
   [ -n "$p" ] && { echo "$p"; return 0; }
   find /usr/lib /usr/lib64 /usr/lib/x86_64-linux-gnu /usr/local/lib /usr/local/nvidia 2>/dev/null -maxdepth 3 -name "$1*" -print -quit
 }
@@ -115,7 +119,7 @@ run() {
   "$W/node" --version >/dev/null || { say "the carried node does not run here (glibc too old?)"; exit 1; }
 
   # Vulkan loader: the system's, else the carried one.
-  if [ -n "$(find_lib libvulkan.so.1)" ]; then say "Vulkan loader: system $(find_lib libvulkan.so.1)"
+  if [ -n "$(ldconfig_lib libvulkan.so.1)" ]; then say "Vulkan loader: system $(ldconfig_lib libvulkan.so.1)"
   else export LD_LIBRARY_PATH="$CARRY/vulkan${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; say "Vulkan loader: carried ($CARRY/vulkan)"; fi
 
   # Vulkan driver: VK_ICD_FILENAMES if set; else NVIDIA's manifest; else ours pointing at libGLX_nvidia.
