@@ -75,6 +75,8 @@ const fidelityArg = Number(arg('fidelity', '0.5'));
 const jobsWanted = new Set(list(arg('jobs', 'steps,face,enlarge')));
 const face = findModel(arg('face'), 'face');
 
+/** A software Vulkan driver (SwiftShader, lavapipe): label the numbers so nobody reads them as GPU speed. */
+const software = flag('software-vulkan') || /swiftshader|lvp_icd|lavapipe/i.test(process.env.VK_ICD_FILENAMES ?? '');
 let gpuEnv: NodeJS.ProcessEnv = process.env;
 if (flag('software-vulkan')) {
   const sw = softwareVulkanEnv();
@@ -94,7 +96,7 @@ const results: Record<string, unknown> = {
   started: new Date().toISOString(),
   args: argv,
   host: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version, threads },
-  softwareVulkan: flag('software-vulkan'),
+  softwareVulkan: software,
   models: { natural, face },
 };
 
@@ -126,7 +128,7 @@ function compare(a: Uint8Array, b: Uint8Array) {
 async function main() {
   log(`# GPU bench — ${new Date().toISOString()}`);
   log();
-  log(`host: ${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores, Node ${process.version}, onnxruntime threads ${threads}${flag('software-vulkan') ? ' — **WebGPU on SwiftShader (software Vulkan on the CPU), not a GPU**' : ''}`);
+  log(`host: ${cpus()[0]?.model ?? '?'}, ${availableParallelism()} cores, Node ${process.version}, onnxruntime threads ${threads}${software ? ' — **WebGPU on SwiftShader (software Vulkan on the CPU), not a GPU**' : ''}`);
   log(`models: natural ${natural ?? 'none'}; face ${face ?? 'none'}`);
   if (!natural) throw new Error('no natural model package found (pass --natural <dir>)');
 

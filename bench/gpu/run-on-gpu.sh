@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU bench for a machine with a GPU but no Node and no internet (see bench/gpu/README.md).
 #
-#   bench/gpu/run-on-gpu.sh pack            here (Node, node_modules, apt): builds bench/gpu/carry/ (~36 MiB)
+#   bench/gpu/run-on-gpu.sh pack [--fresh]  here (Node, node_modules, apt): builds bench/gpu/carry/ (~36 MiB)
 #   bench/gpu/run-on-gpu.sh run [args...]   on the GPU machine: unpacks the carry, finds the Vulkan loader
 #                                           and the NVIDIA ICD, runs the bench; results in $OUT
 #   bench/gpu/run-on-gpu.sh check           here: `run --quick` on SwiftShader with the carried node,
@@ -31,15 +31,22 @@ untar_xz() { # <file.tar.xz> <dir>
 pack() {
   cd "$REPO"
   command -v node >/dev/null || { say "pack needs node"; exit 1; }
-  rm -rf "$CARRY"; mkdir -p "$CARRY/app/models" "$CARRY/vulkan" "$CARRY/icd"
-
-  say "node $(node --version) → carry/node.xz (xz -9)"
-  xz -9 -T0 -c "$(command -v node)" >"$CARRY/node.xz"
-
-  say "onnxruntime-node (linux-x64 binaries only) + onnxruntime-common → carry/ort.tar.xz"
-  local napi; napi=$(basename "$(ls -d node_modules/onnxruntime-node/bin/napi-v*)")
-  tar -C node_modules -cf - onnxruntime-node/package.json onnxruntime-node/dist \
-      "onnxruntime-node/bin/$napi/linux/x64" onnxruntime-common | xz -9 -T0 >"$CARRY/ort.tar.xz"
+  # node.xz and ort.tar.xz take minutes (xz -9): kept from an earlier pack of the same versions
+  # unless `pack --fresh`.
+  local nodev ortv; nodev=$(node --version); ortv=$(node -p 'require("onnxruntime-node/package.json").version')
+  if [ "${1:-}" = --fresh ] || [ "$(cat "$CARRY/versions" 2>/dev/null)" != "node $nodev ort $ortv" ] || [ ! -s "$CARRY/node.xz" ] || [ ! -s "$CARRY/ort.tar.xz" ]; then
+    rm -rf "$CARRY"; mkdir -p "$CARRY"
+    say "node $nodev → carry/node.xz (xz -9)"
+    xz -9 -T0 -c "$(command -v node)" >"$CARRY/node.xz.part" && mv "$CARRY/node.xz.part" "$CARRY/node.xz"
+    say "onnxruntime-node $ortv (linux-x64 binaries only) + onnxruntime-common → carry/ort.tar.xz"
+    local napi; napi=$(basename "$(ls -d node_modules/onnxruntime-node/bin/napi-v*)")
+    tar -C node_modules -cf - onnxruntime-node/package.json onnxruntime-node/dist \
+        "onnxruntime-node/bin/$napi/linux/x64" onnxruntime-common | xz -9 -T0 >"$CARRY/ort.tar.xz.part" && mv "$CARRY/ort.tar.xz.part" "$CARRY/ort.tar.xz"
+    echo "node $nodev ort $ortv" >"$CARRY/versions"
+  else
+    say "reusing carry/node.xz ($nodev) and carry/ort.tar.xz ($ortv); 'pack --fresh' rebuilds them"
+  fi
+  rm -rf "$CARRY/app" "$CARRY/vulkan" "$CARRY/icd"; mkdir -p "$CARRY/app/models" "$CARRY/vulkan" "$CARRY/icd"
 
   say "Vulkan loader: Debian's libvulkan1 (apt-get download, no install, no root needed)"
   local tmp; tmp=$(mktemp -d)
@@ -84,7 +91,7 @@ JSON
   for d in models/*/; do [ -f "$d/card.json" ] && cp -r "$d" "$CARRY/app/models/"; done
   cp "$HERE/run-on-gpu.sh" "$CARRY/"
 
-  du -sh "$CARRY"/* "$CARRY" >&2
+  du -sch "$CARRY"/* >&2
   local kb; kb=$(du -sk "$CARRY" | cut -f1)
   [ "$kb" -lt 62000 ] || say "WARNING: carry is $((kb / 1024)) MiB (> 60 MiB): drop large model packages"
 }
@@ -159,7 +166,7 @@ check() {
 
 cmd=${1:-run}; shift || true
 case "$cmd" in
-  pack) pack ;;
+  pack) pack "$@" ;;
   run) run "$@" ;;
   check) check "$@" ;;
   *) say "usage: $0 pack | run [bench args] | check"; exit 2 ;;
