@@ -158,6 +158,7 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
       w.__shift = 0;
       new PerformanceObserver((l) => {
         for (const e of l.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node?: Node }[] })[]) {
+          // (sources are kept to say what moved when the check fails)
           if (e.hadRecentInput) continue;
           w.__shift += e.value;
           (w as unknown as { __shiftSrc: string[] }).__shiftSrc = [
@@ -250,6 +251,19 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await page.locator('.photo-head h1').click();
     await page.keyboard.press('0');
     await page.waitForFunction(() => !document.querySelector('.viewer img.layer.pixelated'));
+    // pinch with two fingers zooms in
+    const z0 = Number(await page.locator('.viewer').getAttribute('data-zoom'));
+    const cx = box.x + box.width * 0.35;
+    const cy = box.y + box.height / 2;
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [{ x: cx - 40, y: cy, id: 1 }, { x: cx + 40, y: cy, id: 2 }] });
+    for (const d of [60, 90, 120]) {
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [{ x: cx - d, y: cy, id: 1 }, { x: cx + d, y: cy, id: 2 }] });
+    }
+    await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    const z1 = Number(await page.locator('.viewer').getAttribute('data-zoom'));
+    expect(z1 / z0).toBeGreaterThan(2.5);
+    await page.locator('.photo-head h1').click();
+    await page.keyboard.press('0');
 
     // side by side: two panes, locked
     await page.getByRole('button', { name: 'Side by side' }).click();
@@ -303,6 +317,8 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     const dlg = page.getByRole('dialog', { name: 'Restore 3 photos' });
     await dlg.getByLabel('Method').selectOption('tiny-x4');
     await dlg.locator('label.seg', { hasText: '2×' }).click();
+    await dlg.getByRole('slider', { name: 'Knob' }).fill('0'); // most faithful: fewest calls, quickest batch
+    await dlg.getByTestId('split-n').filter({ hasText: 'N = 2' }).waitFor();
     await dlg.getByTestId('estimate').waitFor();
     await shotBothThemes(page, '11-batch-dialog');
     await axeClean('batch');
@@ -345,6 +361,14 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     fs.writeFileSync(bad, good.subarray(0, Math.floor(good.length * 0.4)));
     fs.writeFileSync(path.join(tmp, 'notes.jpg'), 'this is not a picture');
     server.core.grant(tmp); // what dropping the folder on the window grants in the app
+    // dragging files over the window shows where to drop them
+    await page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['x'], 'a.jpg', { type: 'image/jpeg' }));
+      window.dispatchEvent(new DragEvent('dragenter', { bubbles: true, cancelable: true, dataTransfer: dt }));
+    });
+    await page.locator('.drop-overlay').waitFor();
+    await shotBothThemes(page, '14a-drop-overlay');
     await page.evaluate(
       (paths) => {
         const dt = new DataTransfer();

@@ -150,8 +150,20 @@ export function Viewer(props: ViewerProps) {
 
   // Pointer: divider drag, loupe drag, or pan. Pointer events cover mouse, pen and touch.
   const drag = useRef<{ kind: 'pan' | 'divider' | 'loupe'; x: number; y: number; cx: number; cy: number; lx: number; ly: number } | null>(null);
+  // Two fingers on the picture: pinch to zoom about their midpoint.
+  const touches = useRef(new Map<number, { x: number; y: number }>());
+  const pinch = useRef<{ dist: number } | null>(null);
   const onPointerDown = (e: React.PointerEvent) => {
     if (e.button !== 0) return;
+    if (e.pointerType === 'touch') {
+      touches.current.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (touches.current.size === 2) {
+        const [a, b] = [...touches.current.values()];
+        pinch.current = { dist: Math.hypot(a.x - b.x, a.y - b.y) };
+        drag.current = null;
+        return;
+      }
+    }
     const t = e.target as HTMLElement;
     const kind = t.closest('[data-divider]') ? 'divider' : t.closest('[data-loupe]') ? 'loupe' : 'pan';
     drag.current = {
@@ -175,6 +187,17 @@ export function Viewer(props: ViewerProps) {
     setDivider(Math.max(0, Math.min(1, (clientX - r.left) / r.width)));
   };
   const onPointerMove = (e: React.PointerEvent) => {
+    if (e.pointerType === 'touch' && touches.current.has(e.pointerId)) {
+      touches.current.set(e.pointerId, { x: e.clientX, y: e.clientY });
+      if (pinch.current && touches.current.size === 2) {
+        const [a, b] = [...touches.current.values()];
+        const dist = Math.hypot(a.x - b.x, a.y - b.y);
+        const r = boxRef.current!.getBoundingClientRect();
+        if (pinch.current.dist > 0 && dist > 0) zoomAt(dist / pinch.current.dist, (a.x + b.x) / 2 - r.left, (a.y + b.y) / 2 - r.top);
+        pinch.current = { dist };
+        return;
+      }
+    }
     const d = drag.current;
     if (!d) return;
     if (d.kind === 'divider') return moveDivider(e.clientX);
@@ -187,6 +210,8 @@ export function Viewer(props: ViewerProps) {
     setView((v) => ({ ...v, ...clampCenter(d.cx - dx / k, d.cy - dy / k), fitted: false }));
   };
   const onPointerUp = (e: React.PointerEvent) => {
+    touches.current.delete(e.pointerId);
+    if (touches.current.size < 2) pinch.current = null;
     drag.current = null;
     (e.currentTarget as HTMLElement).releasePointerCapture?.(e.pointerId);
   };
