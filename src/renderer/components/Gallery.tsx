@@ -121,12 +121,12 @@ export function Gallery(props: GalleryProps) {
     count: rows,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => rowH,
-    // Rows change height with the window width: re-measure when the cell size changes.
     overscan: 4,
     paddingStart: GAP,
     paddingEnd: GAP,
   });
 
+  // Rows change height with the window width: re-measure when the cell size changes.
   useEffect(() => virt.measure(), [rowH, virt]);
 
   const gridRef = useRef<HTMLDivElement>(null);

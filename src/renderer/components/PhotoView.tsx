@@ -321,18 +321,18 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
             </label>
           </div>
           <div className="viewer-wrap">
-          <Viewer
-            ref={viewer}
-            frame={frame}
-            scale={frameScale}
-            left={left}
-            right={right}
-            mode={A ? mode : 'slider'}
-            loupe={loupeOn ? loupe : null}
-            onLoupe={(r) => setLoupe(clampRect(r, W, H))}
-            onZoomChange={setZoom}
-            placeholder={photo?.missing ? `The original file is missing (${photo.path}). Results made earlier are still here.` : undefined}
-          />
+            <Viewer
+              ref={viewer}
+              frame={frame}
+              scale={frameScale}
+              left={left}
+              right={right}
+              mode={A ? mode : 'slider'}
+              loupe={loupeOn ? loupe : null}
+              onLoupe={(r) => setLoupe(clampRect(r, W, H))}
+              onZoomChange={setZoom}
+              placeholder={photo?.missing ? `The original file is missing (${photo.path}). Results made earlier are still here.` : undefined}
+            />
             <div className="zoom overlay" role="group" aria-label="Zoom">
               <button className="btn icon" onClick={() => viewer.current?.zoomOut()} aria-label="Zoom out" title="−">
                 −

@@ -323,7 +323,7 @@ export function Viewer(props: ViewerProps) {
         </div>
       ) : (
         <div className="pane" style={{ width: paneW }}>
-          {renderLayers(props.left ?? (props.right ? null : null), paneW)}
+          {renderLayers(props.left, paneW)}
           {props.right && (
             <div
               className="after-clip"
