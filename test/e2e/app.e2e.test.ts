@@ -333,6 +333,13 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await queue.locator(`li.job[data-job-id="${last.id}"][data-state="cancelled"]`).waitFor();
     // progress shows image i of n and tile/step while running
     await queue.locator('li.job[data-state="running"] .job-detail', { hasText: /image \d of 3 · tile \d+\/\d+/ }).waitFor({ timeout: 60_000 });
+    // the gallery still shows what was searched for, whatever reloads the events caused meanwhile
+    await page.waitForTimeout(1200);
+    expect(await thumbs().evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')!.split(',')[0]))).toEqual([
+      'portrait_grey_scratched_tiny_01.png',
+      'portrait_grey_scratched_tiny_02.png',
+      'portrait_grey_tiny_03.jpg',
+    ]);
     await shotBothThemes(page, '12-queue-running');
     await axeClean('queue');
     await toast(/Batch finished: 2 done, 1 cancelled/);

@@ -73,12 +73,15 @@ export function Gallery(props: GalleryProps) {
     void load();
   }, [load]);
 
+  // Timers fire later than the render that set them: always reload with the query of *now*.
+  const loadRef = useRef(load);
+  loadRef.current = load;
   const reloadTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEvent('library.changed', ({ reason }) => {
     if (reason === 'prefs') return; // per-photo knob/scale: nothing the grid shows
     const fire = () => {
       reloadTimer.current = null;
-      void load();
+      void loadRef.current();
     };
     // Results arrive one by one during a batch: at most one reload a second (throttle, not debounce).
     if (reason === 'result') {
