@@ -1,5 +1,5 @@
 /** The job queue: every job with image i of n, tile and step progress, ETA and state; cancel, retry, clear. */
-import { useRef } from 'react';
+import { useEffect, useRef } from 'react';
 import type { Job } from '../../shared/types';
 import { call, errorLine } from '../api';
 import { fmtMs, fmtTime } from '../format';
@@ -18,6 +18,16 @@ export function QueuePanel() {
   const { mergeJobs, refreshJobs, toast, queueOpen, setQueueOpen } = useApp();
   const { jobs, activeJobs } = useJobs();
   const closeRef = useRef<HTMLButtonElement>(null);
+  // Focus follows the drawer: into it when it opens, back to the Queue button when it closes.
+  const wasOpen = useRef(queueOpen);
+  useEffect(() => {
+    if (queueOpen && !wasOpen.current) closeRef.current?.focus({ preventScroll: true });
+    if (!queueOpen && wasOpen.current) {
+      const a = document.activeElement;
+      if (!a || a === document.body || a.closest('.queue')) document.querySelector<HTMLElement>('.queue-btn')?.focus();
+    }
+    wasOpen.current = queueOpen;
+  }, [queueOpen]);
 
   const act = async (f: () => Promise<Job | unknown>, what: string) => {
     try {
