@@ -12,7 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImageF32, ImageU8 } from '../../src/engine/image';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, templateFootprint, templateMask, type Similarity } from '../../src/engine/faces/align';
 import { detectFaces, type FaceDetection, type Point } from '../../src/engine/faces/detect';
-import { faceTransform, lanczosU8, restorePortrait, type PortraitProgress } from '../../src/engine/faces/portrait';
+import { detectPortraitFaces, faceTransform, lanczosU8, restorePortrait, type PortraitProgress } from '../../src/engine/faces/portrait';
 import { SHARED_DATA, hasShared, sharedSkipReason } from '../helpers/shared-data';
 import * as ort from 'onnxruntime-node';
 import { loadModel, type ModelPackage } from '../../src/engine/diffusion/index';
@@ -217,6 +217,14 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     expect(ex.info.faces[1].restored).toBe(false);
     expect(ex.info.faces[1].reason).toMatch(/excluded/);
     expect(ex.info.faces[0].restored).toBe(true);
+    // faces.detect returns the same list, in the same order, that excludeFaces indexes.
+    const det = await detectPortraitFaces(scene);
+    expect(det.map((d) => d.box)).toEqual(ex.info.faces.map((f) => f.box));
+    expect(det.every((d) => d.restorable)).toBe(true);
+    // A per-face knob reaches that face only.
+    const knobs = await restorePortrait(scene, { scale, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', faceFidelity: { 2: 1 } });
+    expect(knobs.info.faces.map((f) => f.fidelity)).toEqual([0.3, 0.3, 1]);
+    expect(knobs.info.faces[2].calls).not.toBe(knobs.info.faces[0].calls);
     // The excluded face's region equals the background.
     const bg = await lanczosU8(scene, scene.width * scale, scene.height * scale);
     const b = ex.info.faces[1].box;

@@ -53,6 +53,8 @@ export interface PortraitOptions {
   faces?: Box[];
   /** Indices (into the detected, or the given, face list) to leave to the background. */
   excludeFaces?: number[];
+  /** Per-face knob overrides, by face index (others use `fidelity`). */
+  faceFidelity?: Record<number, number>;
   /** Face model id (default: 'face-x8' if present, else the first 'face' package in modelDirs). */
   faceModel?: string;
   /** Background model id (default: the first 'natural' package serving `scale`; 'lanczos' forces Lanczos). */
@@ -68,6 +70,8 @@ export interface PortraitOptions {
    * off-distribution, chosen by measurement only; see bench/faces-large.ts).
    */
   faceScale?: 'model' | 'adaptive';
+  /** Faces whose template frame spans fewer input pixels than this (default 8) are left to the background. */
+  minFaceFramePx?: number;
   /** Faces whose 5 landmarks fit the template worse than this (mean, template px) are not restored (default 9). */
   maxLandmarkResidual?: number;
   detect?: DetectOptions;
@@ -86,6 +90,8 @@ export interface PortraitFaceInfo {
   residual: number;
   /** The face model's scale used for this face (8 = its own; 4 or 2 with faceScale 'adaptive'). */
   faceScale?: number;
+  /** The knob this face was restored at. */
+  fidelity?: number;
   ms: number;
 }
 
@@ -282,6 +288,44 @@ export function blendFace(out: ImageU8, face: ImageF32, mask: Float32Array, M: S
   return n;
 }
 
+/** Why a face is left to the background, or null when it is restored. */
+export function skipReason(residual: number, framePx: number, t: { maxResidual: number; minFrame: number; maxFrame: number }): string | null {
+  if (!(residual <= t.maxResidual)) return `landmarks do not fit a face (residual ${residual.toFixed(1)} > ${t.maxResidual} template px): left to the background`;
+  if (framePx < t.minFrame) return `too small (frame ${framePx.toFixed(1)} px < ${t.minFrame} px on the input): left to the background`;
+  if (framePx > t.maxFrame) return `large face (frame ${framePx.toFixed(0)} px > ${t.maxFrame} px on the input): left to the background`;
+  return null;
+}
+
+export interface DetectedFace {
+  box: Box;
+  landmarks: Point[];
+  score: number;
+  residual: number;
+  framePx: number;
+  /** Whether `portrait` would restore it with the default thresholds (user exclusions aside). */
+  restorable: boolean;
+  reason?: string;
+}
+
+/**
+ * What the app's `faces.detect` channel returns: the faces `portrait` would see, in the same order
+ * (so `excludeFaces` indices refer to this list), each with whether it would be restored and why not.
+ */
+export async function detectPortraitFaces(lrRgb: ImageU8, opts: Pick<PortraitOptions, 'faces' | 'detect' | 'maxFaceFramePx' | 'minFaceFramePx' | 'maxLandmarkResidual'> = {}): Promise<DetectedFace[]> {
+  const found = opts.faces
+    ? await (async () => {
+        const lms = await landmarksForBoxesScored(lrRgb, opts.faces!);
+        return opts.faces!.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i].points), residual: lms[i].residual }));
+      })()
+    : (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, residual: f.residual }));
+  const t = { maxResidual: opts.maxLandmarkResidual ?? 9, minFrame: opts.minFaceFramePx ?? 8, maxFrame: opts.maxFaceFramePx ?? 64 };
+  return found.map((f) => {
+    const framePx = FACE_TEMPLATE.size / simScale(faceTransform(f.landmarks, 1));
+    const reason = skipReason(f.residual, framePx, t);
+    return { ...f, framePx: Math.round(framePx * 10) / 10, restorable: !reason, ...(reason ? { reason } : {}) };
+  });
+}
+
 /** Picks the packages: background (natural for the scale) and face model. */
 export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | 'scale' | 'faceModel' | 'backgroundModel'>) {
   const list = await discoverModels(opts.modelDirs);
@@ -363,6 +407,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   const exclude = new Set(opts.excludeFaces ?? []);
   const maxFrame = opts.maxFaceFramePx ?? 64;
   const maxResidual = opts.maxLandmarkResidual ?? 9;
+  const minFrame = opts.minFaceFramePx ?? 8;
   const faceModel = opts.faceModelPackage ?? (faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null);
   const factor = faceModel ? faceModel.card.primaryScale : 8;
   const size = faceModel?.card.framing?.size ?? FACE_TEMPLATE.size;
@@ -381,22 +426,12 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     const base = { box: f.box, landmarks: f.landmarks, score: f.score, framePx: Math.round(framePx * 10) / 10, residual: Math.round(f.residual * 100) / 100 };
     const fr0 = bgShare + detShare + (faceShare * i) / nF;
     report({ stage: 'face', face: i, faces: found.length, fraction: fr0 });
-    if (exclude.has(i)) {
-      infos.push({ ...base, calls: 0, restored: false, reason: 'excluded by the user', ms: 0 });
+    const why = exclude.has(i) ? 'excluded by the user' : !faceModel ? 'no face model package found' : skipReason(f.residual, framePx, { maxResidual, minFrame, maxFrame });
+    if (why) {
+      infos.push({ ...base, calls: 0, restored: false, reason: why, ms: 0 });
       continue;
     }
-    if (!faceModel) {
-      infos.push({ ...base, calls: 0, restored: false, reason: 'no face model package found', ms: 0 });
-      continue;
-    }
-    if (!(f.residual <= maxResidual)) {
-      infos.push({ ...base, calls: 0, restored: false, reason: `landmarks do not fit a face (residual ${f.residual.toFixed(1)} > ${maxResidual} template px): left to the background`, ms: 0 });
-      continue;
-    }
-    if (framePx > maxFrame) {
-      infos.push({ ...base, calls: 0, restored: false, reason: `large face (frame ${framePx.toFixed(0)} px > ${maxFrame} px on the input): left to the background`, ms: 0 });
-      continue;
-    }
+    if (!faceModel) continue;
     let crop = alignedCrop(lrF, M, scale, size);
     if (grey) greyInPlace(crop);
     // The face model's scale for this face: its own (×8 from 16 px), or lower for larger faces.
@@ -407,7 +442,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     const r = await restoreDiffusion(pkg, lrIn, {
       scale: fs,
       sampler,
-      fidelity: opts.fidelity,
+      fidelity: opts.faceFidelity?.[i] ?? opts.fidelity,
       seed: (opts.seed + 7919 * (i + 1)) % Number.MAX_SAFE_INTEGER,
       signal: opts.signal,
       onProgress: (p) => report({ stage: 'face', face: i, faces: found.length, fraction: fr0 + (faceShare / nF) * ((p.tile - 1 + p.step / Math.max(1, p.steps)) / Math.max(1, p.tiles)), step: { k: p.step, K: p.steps } }),
@@ -416,7 +451,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     const bgT = backgroundInTemplate(bg, M, size);
     const matched = matchLowFrequency(r.image, bgT, size / 16, grey);
     blendFace(out, matched, mask, M);
-    infos.push({ ...base, calls: r.info.calls, restored: true, faceScale: fs, ms: Math.round(performance.now() - tf) });
+    infos.push({ ...base, calls: r.info.calls, restored: true, faceScale: fs, fidelity: opts.faceFidelity?.[i] ?? opts.fidelity, ms: Math.round(performance.now() - tf) });
   }
   report({ stage: 'blend', fraction: 0.999 });
   return {
