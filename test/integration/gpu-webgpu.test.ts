@@ -6,7 +6,8 @@
  * engine host (EngineClient forks src/engine/host.ts with the parent's env).
  *
  * Slow on purpose-built tiny inputs: SwiftShader takes seconds per 64² step and ~10 s to compile shaders
- * per process, so this file starts three children and keeps shapes few (≈1–1.5 min on 2 busy cores).
+ * per process, so this file starts three children and keeps shapes few: ≈ 1–1.5 min on 2 cores, up to
+ * ≈ 2.5 min when training jobs share them (timeouts allow for more).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -21,7 +22,6 @@ import type { RestoreOutcome, RestoreRequest } from '../../src/engine/restore';
 const ROOT = path.resolve(__dirname, '../..');
 const MODELS = path.join(ROOT, 'test/fixtures/models');
 const TINY = path.join(MODELS, 'tiny-x4');
-const PARITY = path.join(ROOT, 'test/fixtures/parity/tiny-x4');
 const swEnv = softwareVulkanEnv();
 const SKIP = swEnv ? false : `${SWIFTSHADER_ICD} is missing (apt-get install chromium): no software Vulkan driver, WebGPU cannot be tested here`;
 if (SKIP) console.warn(`gpu-webgpu tests skipped: ${SKIP}`);
@@ -58,36 +58,29 @@ describe.skipIf(!!SKIP)('webgpu on SwiftShader (software Vulkan)', () => {
     await sharp(px, { raw: { width: w, height: h, channels: 3 } }).png().toFile(input);
   });
 
-  it('a webgpu session runs the tiny model: matches PyTorch and the CPU within 1e-3; self-test, auto and disagreement', async () => {
-    const [par, web, auto, bad] = await runIsolated<Item<unknown>[]>(
+  it('a webgpu session runs the tiny model and matches the CPU within 1e-3; auto keeps the CPU over a software adapter; a provider that disagrees falls back', async () => {
+    // (An explicit 'webgpu' selection that passes is checked by the restore test below.)
+    // (CPU vs PyTorch is the parity unit test; `runIsolated({ op: 'parity', provider: 'webgpu', ... })` runs
+    // the same fixture on webgpu — 3.9e-7 here — but costs one more shader compilation, so not here.)
+    const [auto, bad] = await runIsolated<Item<unknown>[]>(
       {
         op: 'batch',
         requests: [
-          { op: 'parity', provider: 'webgpu', parityDir: PARITY, root: ROOT },
-          { op: 'select', setting: 'webgpu', modelDir: TINY, threads: 1 },
           { op: 'select', setting: 'auto', modelDir: TINY, threads: 1 },
           // A provider that disagrees with the reference (reference shifted by 0.01) must not be used.
           { op: 'select', setting: 'webgpu', modelDir: TINY, threads: 1, perturbReference: 0.01 },
         ],
       },
-      { env: swEnv!, timeoutMs: 150_000 },
+      { env: swEnv!, timeoutMs: 230_000 },
     );
-    // Parity fixture: batch 2 of 64², written by PyTorch.
-    expect(par.ok, !par.ok ? par.error : '').toBe(true);
-    const p = (par as { result: { maxAbsDiff: { eps: number }; tolerance: number } }).result;
-    expect(p.maxAbsDiff.eps).toBeLessThanOrEqual(1e-3);
-
-    expect(web.ok, !web.ok ? web.error : '').toBe(true);
-    const w = (web as { result: ProviderChoice }).result;
-    expect(w.provider).toBe('webgpu');
-    expect(w.selfTest!.maxAbsDiff).toBeLessThanOrEqual(1e-3);
-    expect(w.selfTest!.ms).toBeGreaterThan(0);
-    expect(w.reason).toMatch(/^webgpu: self-test passed/);
-    expect(w.batch).toBe(8);
-
-    // auto: webgpu works here but SwiftShader is far slower than the CPU, so auto keeps the CPU.
+    // auto: webgpu runs and matches the CPU (self-test within 1e-3), but SwiftShader is far slower
+    // than the CPU, so auto keeps the CPU.
     expect(auto.ok, !auto.ok ? auto.error : '').toBe(true);
     const a = (auto as { result: ProviderChoice }).result;
+    const st = a.tried.find((t) => t.provider === 'webgpu')!.selfTest!;
+    expect(st.ok).toBe(true);
+    expect(st.maxAbsDiff).toBeLessThanOrEqual(1e-3);
+    expect(st.ms).toBeGreaterThan(st.cpuMs);
     expect(a.provider).toBe('cpu');
     expect(a.reason).toMatch(/^using cpu: webgpu: works but is slower than the cpu/);
     expect(a.reason).not.toMatch(/\n/);
@@ -96,7 +89,7 @@ describe.skipIf(!!SKIP)('webgpu on SwiftShader (software Vulkan)', () => {
     const b = (bad as { result: ProviderChoice }).result;
     expect(b.provider).toBe('cpu');
     expect(b.reason).toMatch(/^webgpu unavailable, using cpu: webgpu: disagrees with the CPU: max \|Δ\| 1\.00e-2 > 0\.001$/);
-  }, 170_000);
+  }, 240_000);
 
   it('a webgpu that fails to start (no Vulkan driver) falls back to cpu with a one-line reason', async () => {
     const env = { ...swEnv!, VK_ICD_FILENAMES: path.join(dir, 'no-such-icd.json') };
@@ -142,7 +135,10 @@ describe.skipIf(!!SKIP)('webgpu on SwiftShader (software Vulkan)', () => {
       const g2: RestoreOutcome = await client.run(3, request('webgpu-2', 'webgpu'));
       expect(cpu.info.provider).toBe('cpu');
       expect(g1.info.provider).toBe('webgpu');
-      expect((g1.info.providerChoice as { provider: string }).provider).toBe('webgpu');
+      const pc = g1.info.providerChoice as ProviderChoice;
+      expect(pc).toMatchObject({ setting: 'webgpu', provider: 'webgpu', batch: 8 });
+      expect(pc.reason).toMatch(/^webgpu: self-test passed/);
+      expect(pc.selfTest!.maxAbsDiff).toBeLessThanOrEqual(1e-3);
       expect(g1.info.tiles).toBe(2);
       expect(g1.info.calls).toBe(4);
       expect([g1.width, g1.height]).toEqual([96, 64]);
@@ -162,6 +158,6 @@ describe.skipIf(!!SKIP)('webgpu on SwiftShader (software Vulkan)', () => {
       // Determinism: same provider, same machine, same request → same bytes.
       expect(Buffer.compare(b, c)).toBe(0);
       expect(fs.readFileSync(g1.outputPath).equals(fs.readFileSync(g2.outputPath))).toBe(true);
-    }, 170_000);
+    }, 240_000);
   });
 });
