@@ -89,7 +89,9 @@ for (const f of files) {
   const orig = await (await toPng(rgb)).composite([{ input: Buffer.from(svg) }]).png().toBuffer();
   const origS = await sharp(orig).resize(ow, ROW_H).png().toBuffer();
   // Panels 2–3: the same crop of plain and portrait, around the restored faces (or the middle).
-  const sel = restored.length ? restored : r.info.faces.length ? r.info.faces : null;
+  // Around the restored faces; else the most confident face that passed the landmark gate.
+  const gated = r.info.faces.filter((x) => !/landmarks/.test(x.reason ?? '')).sort((p, q) => q.score - p.score);
+  const sel = restored.length ? restored : gated.length ? [gated[0]] : r.info.faces.length ? r.info.faces : null;
   let x0: number, y0: number, x1: number, y1: number;
   if (sel) {
     x0 = Math.min(...sel.map((x) => x.box.x));
