@@ -238,6 +238,8 @@ export class JobQueue extends EventEmitter<QueueEvents> {
           keepMetadata: settings.keepMetadata,
           modelDirs: this.opts.modelDirs,
           threads: settings.threads,
+          // After an engine crash on a GPU provider, the re-run uses the CPU (a driver fault would repeat).
+          provider: r.error?.includes('engine stopped unexpectedly') ? 'cpu' : settings.provider,
         },
         (p) => {
           const elapsed = Date.now() - started;
