@@ -8,7 +8,7 @@
  * the first screen decoded), DOM size (virtualisation), and frame times while scrolling the grid at
  * a steady speed and while flinging with the mouse wheel; plus jump-to-end (End key) latency.
  *
- *   npx tsx bench/gallery-10k.ts [--n 10000] [--width 1280 --height 800] [--frames 240]
+ *   npx tsx bench/gallery-10k.ts [--n 10000] [--width 1280 --height 800] [--frames 240] [--no-media]
  * JSON goes to test-results/bench/gallery-10k.json.
  */
 import * as fs from 'node:fs';
@@ -84,6 +84,9 @@ async function main() {
 
     const browser = await launch();
     const page = await browser.newPage({ viewport: { width: W, height: H } });
+    // --no-media: thumbnails refused (isolates the grid's own rendering cost from image loading).
+    const noMedia = process.argv.includes('--no-media');
+    if (noMedia) await page.route('**/media/**', (r) => r.abort());
     // Time to first thumbnails: every thumbnail rendered in the first screen is decoded.
     // (Browser code as strings: tsx's esbuild adds __name() helpers to functions, which the page lacks.)
     await page.addInitScript(`(() => {
@@ -102,7 +105,8 @@ async function main() {
     })()`);
     const tNav = Date.now();
     await page.goto(server.url);
-    await page.waitForFunction(() => (window as unknown as { __firstThumbs?: number }).__firstThumbs, null, { timeout: 120_000, polling: 50 });
+    if (!noMedia) await page.waitForFunction(() => (window as unknown as { __firstThumbs?: number }).__firstThumbs, null, { timeout: 120_000, polling: 50 });
+    else await page.waitForSelector('[role="option"]');
     const firstThumbsMs = await page.evaluate(() => (window as unknown as { __firstThumbs: number }).__firstThumbs);
     // Where the time to first thumbnails goes (resource timings, ms since navigation start).
     const phases: Record<string, number> = await page.evaluate(`(() => {
@@ -193,6 +197,7 @@ async function main() {
       when: new Date().toISOString(),
       photos: total,
       viewport: `${W}x${H}`,
+      thumbnails: noMedia ? 'refused (--no-media)' : 'served',
       chromium: '/usr/bin/chromium (headless, --disable-gpu)',
       setup: { importRealMs: Math.round(importMs), fillMs: Math.round(fillMs) },
       ipc: { listAllMs: Math.round(listAllMs), listFirstPageMs: Math.round(listFirstMs) },
