@@ -23,11 +23,12 @@ export const CONFIGS: Record<string, DetectOptions> = {
   'tiny-plain': { detector: 'tiny', normalise: false, tiles: false, minSide: 0 },
   'ssd-norm': { detector: 'ssd', normalise: true, tiles: false, minSide: 0 },
   'ssd-norm-up': { detector: 'ssd', normalise: true, tiles: false, minSide: 512 },
-  ssd: { detector: 'ssd' },
-  tiny: { detector: 'tiny' },
-  'ssd-t512': { detector: 'ssd', tileSize: 512 },
-  'ssd-0.3': { detector: 'ssd', minScore: 0.3 },
-  'ssd-t512-0.3': { detector: 'ssd', tileSize: 512, minScore: 0.3 },
+  ssd: { detector: 'ssd', tiles: true },
+  tiny: { detector: 'tiny', tiles: true },
+  'ssd-auto': { detector: 'ssd', tiles: 'auto' },
+  'ssd-t512': { detector: 'ssd', tileSize: 512, tiles: true },
+  'ssd-0.3': { detector: 'ssd', minScore: 0.3, tiles: true },
+  'ssd-t512-0.3': { detector: 'ssd', tileSize: 512, minScore: 0.3, tiles: true },
 };
 
 interface Label extends Box {

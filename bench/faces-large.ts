@@ -17,7 +17,7 @@ import type { ImageF32, ImageU8 } from '../src/engine/image';
 import { f32ToU8 } from '../src/engine/image';
 import { bicubicResize, loadModel, restoreDiffusion, type ModelPackage } from '../src/engine/diffusion/index';
 import { psnrY, ssimY } from '../src/engine/metrics/fullref';
-import { lrConsistency } from '../src/engine/metrics/index';
+import { lrConsistency, noReferenceScore } from '../src/engine/metrics/index';
 import { degradeToModelInput, lanczosU8 } from '../src/engine/faces/portrait';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -35,10 +35,19 @@ const sizes = [16, 24, 32, 48, 64];
 console.log('model', model.id, 'knob', fidelity);
 
 const files = fs.readdirSync(VAL).filter((f) => f.endsWith('.png')).sort().slice(0, n);
-type Acc = { psnr: number[]; ssim: number[]; lr: number[]; ms: number[] };
+// Reference row: the HR faces themselves (NIQE of real 128² faces).
+for (const f of files) {
+  const { data } = await sharp(path.join(VAL, f)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const hr: ImageU8 = { width: 128, height: 128, channels: 3, data: new Uint8Array(data) };
+  const nr = noReferenceScore(hr).score;
+  if (Number.isFinite(nr)) ((globalThis as { hrNiqe?: number[] }).hrNiqe ??= []).push(nr);
+}
+type Acc = { psnr: number[]; ssim: number[]; lr: number[]; niqe: number[]; ms: number[] };
 const acc: Record<string, Acc> = {};
 const add = (k: string, hr: ImageU8, out: ImageU8, lr: ImageU8, ms: number) => {
-  const a = (acc[k] ??= { psnr: [], ssim: [], lr: [], ms: [] });
+  const a = (acc[k] ??= { psnr: [], ssim: [], lr: [], niqe: [], ms: [] });
+  const nr = noReferenceScore(out).score;
+  if (Number.isFinite(nr)) a.niqe.push(nr);
   a.psnr.push(psnrY(out, hr));
   a.ssim.push(ssimY(out, hr));
   a.lr.push(lrConsistency(out, lr));
@@ -69,12 +78,13 @@ for (const f of files) {
   process.stderr.write('.');
 }
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-let md = `Model ${model.id} (${model.card.trainedOn ?? ''}), knob ${fidelity}, skipdiff, ${files.length} faces/val images; F = input pixels spanned by the 128² template frame.\n\n| F | method | PSNR-Y | SSIM-Y | LR-PSNR | ms |\n|---|---|---|---|---|---|\n`;
+const hrN = (globalThis as { hrNiqe?: number[] }).hrNiqe ?? [];
+let md = `HR faces: NIQE ${(hrN.reduce((a, b) => a + b, 0) / Math.max(1, hrN.length)).toFixed(2)}.\n\nModel ${model.id} (${model.card.trainedOn ?? ''}), knob ${fidelity}, skipdiff, ${files.length} faces/val images; F = input pixels spanned by the 128² template frame.\n\n| F | method | PSNR-Y | SSIM-Y | LR-PSNR | NIQE (small blocks, lower = more natural) | ms |\n|---|---|---|---|---|---|---|\n`;
 const rows: Record<string, unknown>[] = [];
 for (const [k, a] of Object.entries(acc)) {
   const [F, m] = k.split(' ');
-  rows.push({ F: Number(F.slice(1)), method: m, psnr: +mean(a.psnr).toFixed(2), ssim: +mean(a.ssim).toFixed(4), lrPsnr: +mean(a.lr).toFixed(2), ms: Math.round(mean(a.ms)) });
-  md += `| ${F.slice(1)} | ${m} | ${mean(a.psnr).toFixed(2)} | ${mean(a.ssim).toFixed(4)} | ${mean(a.lr).toFixed(2)} | ${mean(a.ms).toFixed(0)} |\n`;
+  rows.push({ F: Number(F.slice(1)), method: m, psnr: +mean(a.psnr).toFixed(2), ssim: +mean(a.ssim).toFixed(4), lrPsnr: +mean(a.lr).toFixed(2), niqe: +mean(a.niqe).toFixed(3), ms: Math.round(mean(a.ms)) });
+  md += `| ${F.slice(1)} | ${m} | ${mean(a.psnr).toFixed(2)} | ${mean(a.ssim).toFixed(4)} | ${mean(a.lr).toFixed(2)} | ${mean(a.niqe).toFixed(2)} | ${mean(a.ms).toFixed(0)} |\n`;
 }
 const out = path.join(ROOT, 'bench/results/faces');
 fs.mkdirSync(out, { recursive: true });

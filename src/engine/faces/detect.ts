@@ -41,8 +41,13 @@ export interface DetectOptions {
   detector?: DetectorKind;
   /** Minimum detector score (default 0.4 for ssd, 0.35 for tiny). */
   minScore?: number;
-  /** Also run on overlapping tiles of about `tileSize` px when the photo is larger (default true). */
-  tiles?: boolean;
+  /**
+   * Also run on overlapping tiles of about `tileSize` px when the photo is larger: true (default),
+   * false, or 'auto': tiles unless the whole-photo pass found only faces wider than 1/8 of the
+   * photo's long side (measured: 30 % less time, one face fewer of 122 — the daguerreotype's second
+   * sitter, which the whole-photo pass misses — so not the default).
+   */
+  tiles?: boolean | 'auto';
   tileSize?: number;
   /** Upscale photos whose short side is below this before detection (default 512). */
   minSide?: number;
@@ -268,7 +273,10 @@ export async function detectBoxes(rgb: ImageU8, opts: DetectOptions = {}): Promi
   }
   const found: RawBox[] = [...(await runDetector(img, kind, minScore))];
   const tileSize = opts.tileSize ?? 640;
-  if ((opts.tiles ?? true) && Math.max(img.width, img.height) > tileSize * 1.25) {
+  const tilesMode = opts.tiles ?? true;
+  const long = Math.max(img.width, img.height);
+  const portraitLike = found.length > 0 && found.every((b) => b.w >= long / 8);
+  if ((tilesMode === true || (tilesMode === 'auto' && !portraitLike)) && long > tileSize * 1.25) {
     const T = Math.min(tileSize, img.width, img.height);
     for (const ty of tileStarts(img.height, Math.min(tileSize, img.height))) {
       for (const tx of tileStarts(img.width, Math.min(tileSize, img.width))) {
