@@ -252,6 +252,12 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     expect(big).toBeDefined();
     expect(big!.restored).toBe(false);
     expect(big!.reason).toMatch(/large face/);
+    // 'adaptive': faces whose frame spans ≥ 32 input px are conditioned at ×4 on a 32-px frame.
+    const ad = await restorePortrait(scene, { scale: 2, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', faceScale: 'adaptive' });
+    for (const f of ad.info.faces) {
+      expect(f.restored).toBe(true);
+      expect(f.faceScale).toBe(f.framePx >= 32 ? 4 : 8);
+    }
   });
 });
 
