@@ -88,7 +88,7 @@ for (const [k, a] of Object.entries(acc)) {
 }
 const out = path.join(ROOT, 'bench/results/faces');
 fs.mkdirSync(out, { recursive: true });
-const tag = model.id === 'tiny-face-x8' ? 'large-faces-tiny' : 'large-faces';
+const tag = opt('--tag') ?? (model.id === 'tiny-face-x8' ? 'large-faces-tiny' : 'large-faces');
 fs.writeFileSync(path.join(out, `${tag}.json`), JSON.stringify({ date: new Date().toISOString(), model: model.id, fidelity, n: files.length, rows }, null, 1));
 fs.writeFileSync(path.join(out, `${tag}.md`), md);
 console.log('\n' + md);

@@ -27,10 +27,12 @@ const only = opt('--only')?.split(',') ?? null;
 const outDir = opt('--out') ?? path.join(ROOT, 'bench/results/faces');
 const fidelity = Number(opt('--fidelity') ?? 0.5);
 const scale = 4;
-const modelDirs = [path.join(ROOT, 'models'), path.join(ROOT, 'test/fixtures/models')];
+// --face-dir DIR: a folder holding a face package to use instead of models/ (e.g. an early export).
+const faceDir = opt('--face-dir');
+const modelDirs = [...(faceDir ? [path.resolve(faceDir)] : []), path.join(ROOT, 'models'), path.join(ROOT, 'test/fixtures/models')];
 
 const { natural } = await portraitModels({ modelDirs: [path.join(ROOT, 'models')], scale });
-const { face } = await portraitModels({ modelDirs: [path.join(ROOT, 'models')], scale });
+const { face } = await portraitModels({ modelDirs: faceDir ? [path.resolve(faceDir)] : [path.join(ROOT, 'models')], scale });
 const faceModel = face?.id ?? 'tiny-face-x8';
 const backgroundModel = natural?.id ?? 'lanczos';
 console.log('face model', faceModel, '| background', backgroundModel);
@@ -160,7 +162,7 @@ const summary = {
   fidelity,
   sampler: 'skipdiff',
   faceModel,
-  faceModelNote: faceModel === 'tiny-face-x8' ? 'tiny random test package: shows the mechanics only, not restoration quality' : 'trained face model',
+  faceModelNote: faceModel === 'tiny-face-x8' ? 'tiny random test package: shows the mechanics only, not restoration quality' : opt('--note') ?? 'trained face model',
   background: backgroundModel,
   sheets: sheetNames,
   rows,

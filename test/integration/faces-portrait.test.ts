@@ -120,7 +120,7 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
   it('restores each face with the face model and leaves every pixel outside the masks equal to the background', async () => {
     const scale = 4;
     const progress: PortraitProgress[] = [];
-    const r = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos', onProgress: (p) => progress.push(p) });
+    const r = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 64, onProgress: (p) => progress.push(p) });
     expect(r.info.background).toBe('lanczos');
     expect(r.info.faceModel).toBe('tiny-face-x8');
     expect(r.image.width).toBe(scene.width * scale);
@@ -162,7 +162,7 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     await save(r.image, 'composite_portrait_x4.png');
 
     // Same inputs → byte-identical output.
-    const again = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos' });
+    const again = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 64 });
     expect(Buffer.compare(Buffer.from(again.image.data), Buffer.from(r.image.data))).toBe(0);
   });
 
@@ -189,7 +189,7 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
       },
     } as unknown as ModelPackage;
     const scale = 4;
-    const r = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos', faceModelPackage: echo, sampler: 'ddim:4' });
+    const r = await restorePortrait(scene, { scale, fidelity: 0.5, seed: 7, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 64, faceModelPackage: echo, sampler: 'ddim:4' });
     const bg = await lanczosU8(scene, scene.width * scale, scene.height * scale);
     const mask = templateMask(128);
     for (const f of r.info.faces.filter((x) => x.restored)) {
@@ -213,16 +213,16 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
 
   it('excludeFaces leaves that face to the background; user boxes replace detection', async () => {
     const scale = 2;
-    const ex = await restorePortrait(scene, { scale, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', excludeFaces: [1] });
+    const ex = await restorePortrait(scene, { scale, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 64, excludeFaces: [1] });
     expect(ex.info.faces[1].restored).toBe(false);
     expect(ex.info.faces[1].reason).toMatch(/excluded/);
     expect(ex.info.faces[0].restored).toBe(true);
     // faces.detect returns the same list, in the same order, that excludeFaces indexes.
-    const det = await detectPortraitFaces(scene);
+    const det = await detectPortraitFaces(scene, { maxFaceFramePx: 64 });
     expect(det.map((d) => d.box)).toEqual(ex.info.faces.map((f) => f.box));
     expect(det.every((d) => d.restorable)).toBe(true);
     // A per-face knob reaches that face only.
-    const knobs = await restorePortrait(scene, { scale, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', faceFidelity: { 2: 1 } });
+    const knobs = await restorePortrait(scene, { scale, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 64, faceFidelity: { 2: 1 } });
     expect(knobs.info.faces.map((f) => f.fidelity)).toEqual([0.3, 0.3, 1]);
     expect(knobs.info.faces[2].calls).not.toBe(knobs.info.faces[0].calls);
     // The excluded face's region equals the background.
@@ -237,7 +237,7 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     expect(diff).toBe(0);
 
     const boxes = pasted.map((p) => ({ x: p.cx - p.size * 0.4, y: p.cy - p.size * 0.4, w: p.size * 0.8, h: p.size * 0.85 }));
-    const user = await restorePortrait(scene, { scale, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', faces: boxes });
+    const user = await restorePortrait(scene, { scale, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 64, faces: boxes });
     expect(user.info.faces.length).toBe(3);
     user.info.faces.forEach((f, i) => {
       expect(f.restored).toBe(true);
@@ -246,14 +246,17 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     });
   });
 
-  it('large faces are left to the background with a reason', async () => {
+  it('large faces are left to the background with a reason (default: frames over 40 input px)', async () => {
+    const byDefault = await detectPortraitFaces(scene);
+    for (const d of byDefault) expect(d.restorable).toBe(d.framePx <= 40);
+    expect(byDefault.some((d) => !d.restorable)).toBe(true);
     const r = await restorePortrait(scene, { scale: 2, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 54 });
     const big = r.info.faces.find((f) => f.framePx > 54);
     expect(big).toBeDefined();
     expect(big!.restored).toBe(false);
     expect(big!.reason).toMatch(/large face/);
     // 'adaptive': faces whose frame spans ≥ 32 input px are conditioned at ×4 on a 32-px frame.
-    const ad = await restorePortrait(scene, { scale: 2, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', faceScale: 'adaptive' });
+    const ad = await restorePortrait(scene, { scale: 2, fidelity: 0.3, seed: 1, modelDirs: [FIX], backgroundModel: 'lanczos', maxFaceFramePx: 64, faceScale: 'adaptive' });
     for (const f of ad.info.faces) {
       expect(f.restored).toBe(true);
       expect(f.faceScale).toBe(f.framePx >= 32 ? 4 : 8);

@@ -11,9 +11,9 @@
  *                  (the face model's training degradation) → face model ×8 at the user's knob →
  *                  low-frequency colour matched to the background in the same template frame →
  *                  warped back (bilinear) and blended with a feathered elliptical mask;
- *   4. large faces whose template frame spans more than `maxFaceFramePx` input pixels (default 64)
- *                  are left to the background: the face model would see them at ≤ 1/4 of the
- *                  resolution the input has (see bench/README-faces.md for the measurement).
+ *   4. large faces whose template frame spans more than `maxFaceFramePx` input pixels (default 40,
+ *                  measured: see MAX_FACE_FRAME_PX) are left to the background; so are faces whose
+ *                  landmarks do not fit the template (residual gate) and faces under 8 px.
  *
  * Pixels outside every face mask are byte-identical to the background result.
  */
@@ -288,6 +288,14 @@ export function blendFace(out: ImageU8, face: ImageF32, mask: Float32Array, M: S
   return n;
 }
 
+/**
+ * Faces whose 128² template frame spans more input pixels are left to the background. Measured
+ * (bench/faces-large.ts, face-x8): from a 16–32 px frame the face model is more natural than the
+ * plain enlargement (NIQE 7.0–7.2 vs 8.6–12.5) at −1…−3 dB PSNR; from 48 px it gains nothing (NIQE
+ * 7.0 vs 7.2) and loses 5 dB; from 64 px it is worse on both.
+ */
+export const MAX_FACE_FRAME_PX = 40;
+
 /** Why a face is left to the background, or null when it is restored. */
 export function skipReason(residual: number, framePx: number, t: { maxResidual: number; minFrame: number; maxFrame: number }): string | null {
   if (!(residual <= t.maxResidual)) return `landmarks do not fit a face (residual ${residual.toFixed(1)} > ${t.maxResidual} template px): left to the background`;
@@ -318,7 +326,7 @@ export async function detectPortraitFaces(lrRgb: ImageU8, opts: Pick<PortraitOpt
         return opts.faces!.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i].points), residual: lms[i].residual }));
       })()
     : (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, residual: f.residual }));
-  const t = { maxResidual: opts.maxLandmarkResidual ?? 9, minFrame: opts.minFaceFramePx ?? 8, maxFrame: opts.maxFaceFramePx ?? 64 };
+  const t = { maxResidual: opts.maxLandmarkResidual ?? 9, minFrame: opts.minFaceFramePx ?? 8, maxFrame: opts.maxFaceFramePx ?? MAX_FACE_FRAME_PX };
   return found.map((f) => {
     const framePx = FACE_TEMPLATE.size / simScale(faceTransform(f.landmarks, 1));
     const reason = skipReason(f.residual, framePx, t);
@@ -405,7 +413,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   // 3. Each face.
   const t2 = performance.now();
   const exclude = new Set(opts.excludeFaces ?? []);
-  const maxFrame = opts.maxFaceFramePx ?? 64;
+  const maxFrame = opts.maxFaceFramePx ?? MAX_FACE_FRAME_PX;
   const maxResidual = opts.maxLandmarkResidual ?? 9;
   const minFrame = opts.minFaceFramePx ?? 8;
   const faceModel = opts.faceModelPackage ?? (faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null);
