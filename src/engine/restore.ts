@@ -149,7 +149,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   } else if (method === 'portrait') {
     // Faces restored by the face model, the rest by the natural model (or Lanczos): src/engine/faces.
     const { restorePortrait } = await import('./faces/portrait');
-    const p = params as RestoreParams & { faces?: Region[]; excludeFaces?: number[] };
+    const p = params as RestoreParams & { faces?: Region[]; excludeFaces?: number[]; faceFidelity?: Record<number, number> };
     const r = await restorePortrait(rgb, {
       scale,
       fidelity: params.fidelity,
@@ -160,6 +160,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       signal: ctx.signal,
       faces: p.faces,
       excludeFaces: p.excludeFaces,
+      faceFidelity: p.faceFidelity,
       onProgress: (q) => ctx.onProgress?.({ fraction: Math.min(0.99, q.fraction), step: q.step, message: q.stage === 'face' ? `face ${(q.face ?? 0) + 1}/${q.faces}` : q.stage }),
     });
     out = r.image;
