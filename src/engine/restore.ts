@@ -158,7 +158,8 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       modelDirs: req.modelDirs,
       threads: req.threads,
       signal: ctx.signal,
-      faces: p.faces,
+      // Boxes are in the photo's pixels; a preview region shifts them (excludeFaces indexes the region's own detections).
+      faces: p.faces?.map((b) => ({ ...b, x: b.x - (params.region?.x ?? 0), y: b.y - (params.region?.y ?? 0) })),
       excludeFaces: p.excludeFaces,
       faceFidelity: p.faceFidelity,
       onProgress: (q) => ctx.onProgress?.({ fraction: Math.min(0.99, q.fraction), step: q.step, message: q.stage === 'face' ? `face ${(q.face ?? 0) + 1}/${q.faces}` : q.stage }),
