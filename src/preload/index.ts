@@ -9,6 +9,7 @@
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import {
   IPC_PREFIX,
+  GRANT_DROPPED,
   eventNames,
   isChannel,
   type Channel,
@@ -62,6 +63,16 @@ export const api: DaguerreApi = {
         if (p) out.push(p);
       } catch {
         /* not a File backed by a path (e.g. pasted image data): nothing to import */
+      }
+    }
+    // Files the user dropped or pasted are files the user chose: main grants exactly these paths
+    // for import. Page script cannot forge them (a File made in the page has no path) and cannot
+    // reach this channel itself (ipcRenderer stays in the preload's isolated world).
+    if (out.length) {
+      try {
+        ipcRenderer.sendSync(IPC_PREFIX + GRANT_DROPPED, out);
+      } catch {
+        /* harness gone or window closing: the import will answer FORBIDDEN_PATH */
       }
     }
     return out;

@@ -161,6 +161,12 @@ export const eventNames: EventName[] = ['job.progress', 'job.finished', 'library
 /** The prefix every invoke channel is registered under in ipcMain. */
 export const IPC_PREFIX = 'daguerre:';
 
+/**
+ * Internal preload → main message (not a renderer channel): the absolute paths of files the user
+ * dropped or pasted, resolved by the preload with webUtils; main grants them for import.
+ */
+export const GRANT_DROPPED = 'grant-dropped';
+
 /** URLs of images served by the app's custom protocol (or the test server in the browser harness). */
 export type MediaKind = 'original' | 'thumb' | 'result';
 export function mediaPath(kind: MediaKind, id: number, version = 0): string {

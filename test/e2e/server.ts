@@ -131,6 +131,16 @@ export async function startServer(opts: ServerOptions = {}): Promise<TestServer>
     const url = new URL(req.url ?? '/', 'http://x');
     const p = decodeURIComponent(url.pathname);
     try {
+      if (req.method === 'POST' && p === '/grant-dropped') {
+        // What the Electron main does for the preload's GRANT_DROPPED message.
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        const paths = JSON.parse(Buffer.concat(chunks).toString('utf8') || '[]') as unknown;
+        if (Array.isArray(paths)) for (const x of paths) if (typeof x === 'string' && path.isAbsolute(x)) core.grant(x);
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('true');
+        return;
+      }
       if (req.method === 'POST' && p.startsWith('/ipc/')) {
         const chunks: Buffer[] = [];
         for await (const c of req) chunks.push(c as Buffer);

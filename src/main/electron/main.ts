@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createCore, type Core } from '../core';
-import { IPC_PREFIX, channels, eventNames } from '../../shared/contract';
+import { GRANT_DROPPED, IPC_PREFIX, channels, eventNames } from '../../shared/contract';
 import { settingsFromConf, defaultSettings, type ConfLike } from '../settings';
 import type { HostProcess } from '../engine-client';
 import type { FromHost } from '../../engine/host-protocol';
@@ -125,6 +125,12 @@ app.whenReady().then(async () => {
       return core!.dispatch(ch, args);
     });
   }
+  // The preload reports the paths of files the user dropped or pasted; those are granted for import.
+  ipcMain.on(IPC_PREFIX + GRANT_DROPPED, (event, paths: unknown) => {
+    const ok = !!win && event.sender === win.webContents && Array.isArray(paths) && paths.length <= 10000;
+    if (ok) for (const p of paths as unknown[]) if (typeof p === 'string' && path.isAbsolute(p) && p.length < 4096) core!.grant(p);
+    event.returnValue = ok;
+  });
   core.onEvent((name, payload) => {
     if ((eventNames as string[]).includes(name)) win?.webContents.send(IPC_PREFIX + name, payload);
   });

@@ -36,6 +36,15 @@ export const ipcRenderer = {
     if (!res.ok) throw new Error(`harness: HTTP ${res.status} for ${name}`);
     return res.json();
   },
+  /** The preload's grant of dropped paths: a synchronous POST /grant-dropped to the test server. */
+  sendSync(channel: string, args: unknown): unknown {
+    const name = channel.startsWith(PREFIX) ? channel.slice(PREFIX.length) : channel;
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', `/${encodeURIComponent(name)}`, false);
+    xhr.setRequestHeader('content-type', 'application/json');
+    xhr.send(JSON.stringify(args ?? null));
+    return xhr.status === 200;
+  },
   on(channel: string, listener: Listener): void {
     const name = channel.startsWith(PREFIX) ? channel.slice(PREFIX.length) : channel;
     let set = listeners.get(name);
