@@ -33,6 +33,8 @@ def main():
     t.add_argument("--out", required=True)
     t.add_argument("--init", default="", help="warm start from a policy.pt")
     t.add_argument("--bc-steps", type=int, default=150, help="fixed-stride imitation steps before RL (no --init)")
+    t.add_argument("--bc-soft", type=float, default=0.95, help="BC targets soft / 1-soft")
+    t.add_argument("--tscale", type=float, default=30.0, help="init scale of the t_feat MLP's first layer")
     t.add_argument("--batch", type=int, default=12)
     t.add_argument("--minutes", type=float, default=10)
     t.add_argument("--max-iters", type=int, default=0)
@@ -41,7 +43,8 @@ def main():
     t.add_argument("--fixed-calls", type=int, default=10)
     t.add_argument("--epochs", type=int, default=4)
     t.add_argument("--lr", type=float, default=3e-4)
-    t.add_argument("--ent", type=float, default=0.01)
+    t.add_argument("--ent", type=float, default=0.0, help="entropy bonus (0: keep the policy sharp, so that the "
+                   "stochastic training policy and the greedy engine policy agree)")
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--save-every", type=int, default=5)

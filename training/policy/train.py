@@ -57,13 +57,17 @@ def train(a, log=print):
         log(f"init from {a.init} ({pmeta.get('episodes', 0)} episodes before)")
     else:
         policy, pmeta = SkipPolicy(PolicyConfig()), {}
+        # t_feat moves by 0.01 per level / per call: scale the first t_feat layer's init up so that one level or one
+        # call is visible to the network from the start (same architecture, only the initial weights differ)
+        with torch.no_grad():
+            policy.tmlp[0].weight.mul_(a.tscale)
     log(f"policy params {n_params(policy)}")
     g = torch.Generator().manual_seed(a.seed + 1)
     t_start = time.time()
     if a.bc_steps and not a.init:
         t0 = time.time()
         ppo.bc_warmstart(policy, cond_images_fn(images, policy.cfg.image_size), lambda k: knob_to_n(knob, k),
-                         steps=a.bc_steps, B=2, F_calls=a.fixed_calls, soft=0.9, lr=3e-3, log=log, generator=g)
+                         steps=a.bc_steps, B=1, F_calls=a.fixed_calls, soft=a.bc_soft, lr=3e-3, log=log, generator=g)
         log(f"bc warm start {time.time() - t0:.1f}s")
     opt = torch.optim.Adam(policy.parameters(), lr=a.lr)
     logf = open(os.path.join(a.out, "log.jsonl"), "a")
