@@ -205,7 +205,10 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           if (r.x >= p.width || r.y >= p.height) throw new HandlerError('BAD_ARGS', `${p.name}: preview region lies outside the image`);
         }
       }
-      if (!['bicubic', 'lanczos', 'auto'].includes(a.params.method)) {
+      if (a.params.method === 'portrait') {
+        const models = await listModels();
+        if (!models.some((m) => m.ok && m.task === 'face')) throw new HandlerError('UNSUPPORTED', 'portrait needs a face model package (models/face-x8)');
+      } else if (!['bicubic', 'lanczos', 'auto'].includes(a.params.method)) {
         const m = (await listModels()).find((x) => x.id === a.params.method);
         if (!m) throw new HandlerError('BAD_ARGS', `unknown method "${a.params.method}"`);
         if (!m.ok) throw new HandlerError('UNSUPPORTED', `model "${m.id}" cannot be used: ${m.error}`);
@@ -230,6 +233,9 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         { id: 'lanczos', label: 'Lanczos (classic)', kind: 'classic', scales: [2, 4, 8] },
         { id: 'bicubic', label: 'Bicubic (classic)', kind: 'classic', scales: [2, 4, 8] },
       ];
+      if (models.some((m) => m.ok && m.task === 'face')) {
+        out.push({ id: 'portrait', label: 'Portrait (faces restored by the face model, the rest enlarged)', kind: 'diffusion', scales: [2, 4, 8] });
+      }
       for (const m of models) if (m.ok) out.push({ id: m.id, label: `${m.id} (${m.task}, ${m.trainedOn}-trained)`, kind: 'diffusion', scales: m.scales ?? [] });
       return out;
     },
