@@ -13,7 +13,7 @@ until [ -f models/$ID/denoiser.onnx ] && [ -f models/$ID/card.json ]; do sleep 1
 sleep 20
 echo "start $(date -u +%T)" >> $OUT/log.txt
 /usr/bin/python3 training/train_policy.py train --denoiser models/$ID --ckpt $CKPT --task $TASK --scale $SCALE \
-  --data $DATA $CROP --out $OUT --init $INIT --minutes $MIN --batch 12 --price $PRICE --lam $LAM --ent 0 \
+  --data $DATA $CROP --out $OUT --init $INIT --minutes $MIN --batch 12 --price $PRICE --lam $LAM --ent ${ENT:--0.01} \
   --threads $THREADS --seed 7 >> $OUT/log.txt 2>&1 || exit 1
 echo "trained $(date -u +%T)" >> $OUT/log.txt
 /usr/bin/python3 training/train_policy.py eval --denoiser models/$ID --ckpt $CKPT --policy $OUT/policy.pt --task $TASK \
