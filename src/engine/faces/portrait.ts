@@ -290,9 +290,9 @@ export function blendFace(out: ImageU8, face: ImageF32, mask: Float32Array, M: S
 
 /**
  * Faces whose 128² template frame spans more input pixels are left to the background. Measured
- * (bench/faces-large.ts, early face-x8 export, 16 val faces): from a 16–32 px frame the face model
- * is more natural than the plain enlargement (NIQE 7.2–7.3 vs 8.8–12.5) at +1…−3 dB PSNR; from
- * 48 px it gains almost nothing (NIQE 7.2 vs 7.4) and loses 5.4 dB; from 64 px it is worse on both.
+ * (bench/faces-large.ts, models/face-x8, 16 val faces): from a 16–32 px frame the face model is
+ * more natural than the plain enlargement (NIQE 6.9–7.0 vs 8.8–12.5) at +1.8…−2.4 dB PSNR; from
+ * 48 px it gains little (NIQE 6.9 vs 7.4) and loses 4.8 dB; at 64 px NIQE ties and it loses 5.7 dB.
  */
 export const MAX_FACE_FRAME_PX = 40;
 
