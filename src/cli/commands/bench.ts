@@ -494,7 +494,10 @@ export function benchMarkdown(r: BenchResult): string {
   return lines.join('\n');
 }
 
-/** vega-lite spec: PSNR (x) vs NIQE (y, lower = better), one point per method, size = median ms. */
+/**
+ * vega-lite spec: PSNR (x) vs NIQE (y, lower = better), one point per method, marker area = median
+ * ms. When several diffusion methods cluster, a second panel zooms on them so their labels read.
+ */
 export function benchPlotSpec(r: BenchResult): Record<string, unknown> {
   const values = r.methods
     .filter((m) => m.available && Number.isFinite(m.psnr) && Number.isFinite(m.niqe))
@@ -507,27 +510,25 @@ export function benchPlotSpec(r: BenchResult): Record<string, unknown> {
       calls: m.calls,
     }));
   const title = `${setLabel(r.set)} ×${r.scale} (${r.n} images${r.crop ? `, centre crops ≤ ${r.crop}²` : ''}${r.model ? `, ${r.model}` : ''})`;
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: title, subtitle: 'better = right (PSNR) and down (NIQE); marker area = median wall ms per image' },
+  const msMax = Math.max(1, ...values.map((v) => v.ms));
+  const panel = (vals: typeof values, subtitle: string, domain?: { x: [number, number]; y: [number, number] }) => ({
+    title: { text: subtitle, fontSize: 12, fontWeight: 'normal' },
     width: 560,
-    height: 380,
-    background: 'white',
-    padding: 12,
-    data: { values },
+    height: domain ? 300 : 380,
+    data: { values: vals },
     layer: [
       {
-        mark: { type: 'point', filled: true, opacity: 0.75, stroke: 'black', strokeWidth: 0.5 },
+        mark: { type: 'point', filled: true, opacity: 0.7, stroke: 'black', strokeWidth: 0.5, clip: true },
         encoding: {
-          x: { field: 'psnr', type: 'quantitative', title: 'PSNR, Y channel (dB) → higher = more faithful', scale: { zero: false, nice: true, padding: 20 } },
-          y: { field: 'niqe', type: 'quantitative', title: 'NIQE, our params (lower = more natural) ↓', scale: { zero: false, nice: true, padding: 20 } },
-          size: { field: 'ms', type: 'quantitative', title: 'median ms / image', scale: { type: 'sqrt', range: [40, 1600] } },
+          x: { field: 'psnr', type: 'quantitative', title: 'PSNR, Y channel (dB) → higher = more faithful', scale: domain ? { domain: domain.x, nice: false } : { zero: false, nice: true, padding: 20 } },
+          y: { field: 'niqe', type: 'quantitative', title: 'NIQE, our params (lower = more natural) ↓', scale: domain ? { domain: domain.y, nice: false } : { zero: false, nice: true, padding: 20 } },
+          size: { field: 'ms', type: 'quantitative', title: 'median ms / image', scale: { type: 'sqrt', domain: [0, msMax], range: [30, 1400] } },
           color: { field: 'family', type: 'nominal', title: 'method' },
           shape: { field: 'family', type: 'nominal' },
         },
       },
       {
-        mark: { type: 'text', align: 'left', dx: 9, dy: -7, fontSize: 11 },
+        mark: { type: 'text', align: 'left', dx: 8, dy: -8, fontSize: 11, clip: true },
         encoding: {
           x: { field: 'psnr', type: 'quantitative' },
           y: { field: 'niqe', type: 'quantitative' },
@@ -535,6 +536,25 @@ export function benchPlotSpec(r: BenchResult): Record<string, unknown> {
         },
       },
     ],
+  });
+  const diff = values.filter((v) => v.family !== 'classic');
+  const charts: Record<string, unknown>[] = [panel(values, 'all methods')];
+  if (diff.length >= 3 && values.length > diff.length) {
+    const xs = diff.map((v) => v.psnr);
+    const ys = diff.map((v) => v.niqe);
+    // room on the right for the labels
+    const pad = (lo: number, hi: number, fl: number, fh: number, min: number): [number, number] => {
+      const d = Math.max(hi - lo, min);
+      return [lo - d * fl, hi + d * fh];
+    };
+    charts.push(panel(diff, 'zoom on the diffusion methods', { x: pad(Math.min(...xs), Math.max(...xs), 0.08, 0.3, 0.05), y: pad(Math.min(...ys), Math.max(...ys), 0.15, 0.15, 0.05) }));
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: title, subtitle: 'better = right (PSNR) and down (NIQE); marker area = median wall ms per image' },
+    background: 'white',
+    padding: 12,
+    ...(charts.length > 1 ? { vconcat: charts, resolve: { scale: { size: 'shared', color: 'shared', shape: 'shared' } } } : charts[0]),
   };
 }
 
