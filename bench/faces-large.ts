@@ -3,6 +3,7 @@
  * framing), simulate a face whose 128² template frame spans F input pixels (F = 16, 24, 32, 48, 64:
  * HR → F by antialiased bicubic, uint8), and make the 128² output three ways:
  *   lanczos     the plain enlargement ×(128/F) (what the background gives a face);
+ *   natural     the natural package ×(128/F) when models/natural-x4 exists (F = 16, 32, 64);
  *   face-16     the portrait path: F → 16 (antialiased bicubic) → face model ×8;
  *   face-lower  the face model conditioned on the F-pixel input itself (cond = bicubic ×(128/F),
  *               one pass; the model was trained on cond from 16 px, so this is off-distribution).
@@ -31,6 +32,9 @@ const n = Number(opt('--n') ?? 16);
 const fidelity = Number(opt('--fidelity') ?? 0.5);
 const modelDir = opt('--model') ?? (fs.existsSync(path.join(ROOT, 'models/face-x8/card.json')) ? path.join(ROOT, 'models/face-x8') : path.join(ROOT, 'test/fixtures/models/tiny-face-x8'));
 const model = await loadModel(modelDir);
+// The natural package too, when present: what the background gives a face when it is not Lanczos.
+const natDir = opt('--natural') ?? path.join(ROOT, 'models/natural-x4');
+const natural = fs.existsSync(path.join(natDir, 'card.json')) ? await loadModel(natDir) : null;
 const sizes = [16, 24, 32, 48, 64];
 console.log('model', model.id, 'knob', fidelity);
 
@@ -67,6 +71,11 @@ for (const f of files) {
     const in16 = F === 16 ? lrF : degradeToModelInput(lrF, F / 16);
     const r16 = await restoreDiffusion(model, in16, { scale: 8, sampler: 'skipdiff', fidelity, seed: 1 });
     add(`F${F} face-16`, hr, f32ToU8(r16.image), lr, performance.now() - t);
+    if (natural && 128 % F === 0) {
+      t = performance.now();
+      const rn = await restoreDiffusion(natural, lrF, { scale: 128 / F, sampler: 'skipdiff', fidelity, seed: 1 });
+      add(`F${F} natural`, hr, f32ToU8(rn.image), lr, performance.now() - t);
+    }
     if (F !== 16 && 128 % F === 0) {
       const s = 128 / F;
       const lower: ModelPackage = { ...model, card: { ...model.card, scales: [...model.card.scales, s] } };
