@@ -99,15 +99,18 @@ def update_card(card_path, policy, meta, eval_path=""):
     entry = {
         "kind": "SkipPolicy (CNN encoder of x0_hat at 64x64 + t_feat MLP -> GRU -> P(denoise), value)",
         "params": sum(p.numel() for p in policy.parameters()), "config": policy.cfg.to_dict(),
-        "algorithm": "PPO (clip 0.2, 4 epochs per batch, Adam 3e-4, entropy %.3g, value 0.5, gamma 1), "
-                     "behaviour-cloning warm start on the fixed-stride rule" % last.get("ent", 0.01),
+        "algorithm": "PPO (clip 0.2, 4 epochs per batch, Adam 3e-4, value 0.5, gamma 1, entropy coefficient per run), "
+                     "warm start by imitating the fixed-stride rule (sharp 0.95/0.05 targets); see POLICY.md",
         "reward": "(-NIQE_small(final) + lam*LRPSNR) - same for fixed:%d on the same noise, minus price*(fine calls - "
                   "fixed calls)" % last.get("fixed_calls", 10),
         "price": last.get("price"), "lam": last.get("lam"), "episodes": meta.get("episodes"),
         "trainSeconds": round(sum(r.get("seconds", 0) for r in runs), 1),
         "runs": [{"denoiser": r["denoiser"].get("source", "").split("/work/main/")[-1],
                   "denoiserStep": r["denoiser"].get("step"), "seconds": r.get("seconds"),
-                  "threads": r["args"].get("threads"), "batch": r["args"].get("batch")} for r in runs],
+                  "threads": r["args"].get("threads"), "batch": r["args"].get("batch"),
+                  "entropyCoef": r["args"].get("ent"), "episodes": r.get("episodes"),
+                  "init": (os.path.relpath(r["args"]["init"]) if r["args"].get("init") else "fixed-stride imitation")}
+                 for r in runs],
         "device": "cpu", "weights": "fp16 initializers + Cast, float32 I/O", "opset": 17,
     }
     if eval_path and os.path.exists(eval_path):

@@ -142,4 +142,5 @@ def train(a, log=print):
 def _meta(a, dinfo, episodes, history, seconds, prev):
     runs = list(prev.get("runs", []))
     return {"episodes": episodes, "history": history[-2000:],
-            "runs": runs + [{"denoiser": dinfo, "seconds": round(seconds, 1), "args": vars(a)}]}
+            "runs": runs + [{"denoiser": dinfo, "seconds": round(seconds, 1), "args": vars(a),
+                             "episodes": episodes - int(prev.get("episodes", 0))}]}
