@@ -1,6 +1,6 @@
 """models/<id>/POLICY.md from the policy checkpoint's meta and eval.json (numbers), plus the fixed narrative.
 
-  /usr/bin/python3 -m policy.doc <policy.pt> <eval.json> <out POLICY.md> <model id> [notes.md]   (from training/)
+  /usr/bin/python3 -m policy.doc <policy.pt> <eval.json> <out POLICY.md> <model id> [notes.md] [tail.md]   (from training/)
 """
 import json
 import sys
@@ -29,6 +29,7 @@ def curve(history, chunks=6):
 def main():
     pol_path, ev_path, out, mid = sys.argv[1:5]
     notes = open(sys.argv[5]).read() if len(sys.argv) > 5 else ""
+    tail = open(sys.argv[6]).read() if len(sys.argv) > 6 else ""
     d = torch.load(pol_path, map_location="cpu")
     meta = d["meta"]
     ev = json.load(open(ev_path))
@@ -47,7 +48,7 @@ def main():
               "## Reward curve (all runs, in order; each row a sixth of the batches)", "", curve(meta.get("history", [])),
               "", f"## Evaluation ({ev['n']} images of `{ev['images'].split('/data/')[-1]}`, x{ev['scale']}, "
               "Python reference sampler, greedy policy, same noise for every method at a knob)", "",
-              table(ev), ""]
+              table(ev), "", tail.strip(), ""]
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("wrote", out)

@@ -94,8 +94,15 @@ def update_card(card_path, policy, meta, eval_path=""):
     card.setdefault("files", {})["policy"] = "policy.onnx"
     card.setdefault("io", {})["policy"] = {"inputs": IO_POLICY_INPUTS, "outputs": IO_POLICY_OUTPUTS,
                                            "imageSize": policy.cfg.image_size, "hidden": policy.cfg.hidden}
-    runs = meta.get("runs", [])
+    runs = [dict(r) for r in meta.get("runs", [])]
     last = runs[-1]["args"] if runs else {}
+    # per-run episode counts (older metas lack them): run i's count = (episodes after run i) - (before it), where
+    # "before the last run" is the episode count stored in its --init policy file
+    if runs and runs[-1].get("episodes") is None and last.get("init") and os.path.exists(last["init"]):
+        before = int(torch.load(last["init"], map_location="cpu")["meta"].get("episodes", 0))
+        runs[-1]["episodes"] = int(meta.get("episodes", 0)) - before
+        if len(runs) == 2 and runs[0].get("episodes") is None:
+            runs[0]["episodes"] = before
     entry = {
         "kind": "SkipPolicy (CNN encoder of x0_hat at 64x64 + t_feat MLP -> GRU -> P(denoise), value)",
         "params": sum(p.numel() for p in policy.parameters()), "config": policy.cfg.to_dict(),
