@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 /**
  * The diffusion engine end to end: real onnxruntime sessions on the tiny random fixture models, a
  * real photo for the seam check, and a stand-in denoiser (pure JS) whose tiles drift apart, so that
@@ -13,7 +14,9 @@ import { tileGrid } from '../../src/engine/diffusion/tiles';
 
 const FIX = new URL('../fixtures/models/', import.meta.url).pathname;
 const OUT = new URL('../../test-results/engine/', import.meta.url).pathname;
-const PHOTO = '/work/shared/data/real/lowres/animal_cat_451.png';
+const PHOTO = new URL('../../../shared/data/real/lowres/animal_cat_451.png', import.meta.url).pathname;
+const HAS_PHOTO = existsSync(PHOTO);
+if (!HAS_PHOTO) console.warn(`engine-restore: ${PHOTO} not found (../shared absent): the real-photo cases are skipped`);
 let x4: ModelPackage;
 let face: ModelPackage;
 
@@ -247,7 +250,7 @@ describe('restoreDiffusion with the tiny models', () => {
     expect(c.info.grey).toBe(false);
   });
 
-  it('colour correction pulls the low-frequency colour back to the input', async () => {
+  it.skipIf(!HAS_PHOTO)('colour correction pulls the low-frequency colour back to the input', async () => {
     const lr = await readLR(PHOTO, 40);
     const o = { scale: 4, sampler: 'ddim:4', fidelity: 0.5, seed: 5 };
     const ref = bicubicResize(lr, lr.width * 4, lr.height * 4);
@@ -287,7 +290,7 @@ describe('restoreDiffusion with the tiny models', () => {
   });
 });
 
-describe('end to end with an oracle denoiser', () => {
+describe.skipIf(!HAS_PHOTO)('end to end with an oracle denoiser', () => {
   it('x̂₀ = cond at every call ⇒ every sampler returns the bicubic upsample (tiles, conditioning, steps, blending agree)', async () => {
     const lr = await readLR(PHOTO, 37); // odd sizes: 148×100 → partial last tiles
     const oracle = driftModel(x4, undefined, 0);
@@ -301,7 +304,7 @@ describe('end to end with an oracle denoiser', () => {
   });
 });
 
-describe('tiles and seams on a real photo', () => {
+describe.skipIf(!HAS_PHOTO)('tiles and seams on a real photo', () => {
   it('blended tiles leave no seams (boundary gradient energy ≤ 1.25 × interior and ≤ 1.05 × that of bicubic)', async () => {
     const lr = await readLR(PHOTO, 60); // 60×40 → 240×160: 5×3 tiles of 64 (overlap 16)
     const o = { scale: 4, sampler: 'ddim:3', fidelity: 0.5, seed: 1, colorCorrect: false };

@@ -14,8 +14,10 @@ from daguerre_train.export import export_denoiser, export_policy
 from daguerre_train.model import PRESETS, Denoiser, PolicyConfig, SkipPolicy
 from daguerre_train.trainer import add_args, train
 
-FACES = "/work/shared/data/faces/train"
-NATURAL = "/work/shared/data/natural/train"
+# ../shared/data beside the repository (as on developer machines and in CI)
+_SHARED = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data"))
+FACES = os.path.join(_SHARED, "faces", "train")
+NATURAL = os.path.join(_SHARED, "natural", "train")
 
 
 class TestCheckpoint(unittest.TestCase):
