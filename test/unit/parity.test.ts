@@ -5,38 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { PARITY, ROOT, parityDirs, readF32, readMeta } from '../helpers/parity';
+import { join } from 'node:path';
 
-const ROOT = resolve(__dirname, '..', '..');
-const PARITY = join(ROOT, 'test', 'fixtures', 'parity');
-
-interface TensorSpec {
-  file: string;
-  shape: number[];
-}
-interface Meta {
-  model: string;
-  kind: string;
-  tolerance: number;
-  inputs: Record<string, TensorSpec>;
-  outputs: Record<string, TensorSpec>;
-}
-
-function readF32(path: string, shape: number[]): Float32Array {
-  const buf = readFileSync(path);
-  const n = shape.reduce((a, b) => a * b, 1);
-  expect(buf.byteLength).toBe(n * 4);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
-  return out;
-}
-
-const dirs = existsSync(PARITY)
-  ? readdirSync(PARITY, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && existsSync(join(PARITY, d.name, 'meta.json')))
-      .map((d) => d.name)
-  : [];
+const dirs = parityDirs();
 
 describe('ONNX parity with PyTorch', () => {
   it('has parity fixtures', () => {
@@ -46,7 +18,7 @@ describe('ONNX parity with PyTorch', () => {
   for (const name of dirs) {
     it(`${name}: onnxruntime-node output matches PyTorch`, async () => {
       const dir = join(PARITY, name);
-      const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
+      const meta = readMeta(dir);
       const session = await ort.InferenceSession.create(join(ROOT, meta.model), {
         intraOpNumThreads: 1,
         interOpNumThreads: 1,

@@ -9,31 +9,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve, dirname } from 'node:path';
-
-const ROOT = resolve(__dirname, '..', '..');
-const PARITY = join(ROOT, 'test', 'fixtures', 'parity');
-
-interface TensorSpec {
-  file: string;
-  shape: number[];
-}
-interface Meta {
-  model: string;
-  kind: string;
-  tolerance: number;
-  inputs: Record<string, TensorSpec>;
-  outputs: Record<string, TensorSpec>;
-  sequence?: { B: number; K: number; files: Record<string, TensorSpec> };
-}
-
-function readF32(path: string, shape: number[]): Float32Array {
-  const buf = readFileSync(path);
-  const n = shape.reduce((a, b) => a * b, 1);
-  expect(buf.byteLength).toBe(n * 4);
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + n * 4));
-}
+import { PARITY, ROOT, parityDirs, readF32, readMeta } from '../helpers/parity';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
 
 const maxAbs = (a: Float32Array, b: Float32Array) => {
   let m = 0;
@@ -41,11 +19,7 @@ const maxAbs = (a: Float32Array, b: Float32Array) => {
   return m;
 };
 
-const dirs = existsSync(PARITY)
-  ? readdirSync(PARITY, { withFileTypes: true })
-      .filter((d) => d.isDirectory() && d.name.startsWith('policy-') && existsSync(join(PARITY, d.name, 'meta.json')))
-      .map((d) => d.name)
-  : [];
+const dirs = parityDirs((n) => n.startsWith('policy-'));
 
 describe('trained skip policy: onnxruntime-node vs PyTorch', () => {
   it.skipIf(dirs.length === 0)('has policy fixtures', () => {
@@ -54,7 +28,7 @@ describe('trained skip policy: onnxruntime-node vs PyTorch', () => {
 
   for (const name of dirs) {
     const dir = join(PARITY, name);
-    const meta = JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as Meta;
+    const meta = readMeta(dir);
     const tol = meta.tolerance ?? 1e-3;
     const modelPath = join(ROOT, meta.model);
 
