@@ -9,7 +9,7 @@ import { decodeImage, encodeImage, isGreyU8, type EncodeFormat } from './image-i
 import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
 import { f32ToU8, u8ToF32 } from './image';
-import type { Region, RestoreParams } from '../shared/types';
+import type { Region, RestoreParams, ResultFields } from '../shared/types';
 
 export interface RestoreRequest {
   input: string;
@@ -32,22 +32,8 @@ export interface RestoreProgress {
   message?: string;
 }
 
-export interface RestoreOutcome {
-  outputPath: string;
-  width: number;
-  height: number;
-  method: string;
-  modelId: string | null;
-  modelVersion: string | null;
-  scale: number;
-  knob: number | null;
-  splitN: number | null;
-  seed: number | null;
-  calls: number;
-  durationMs: number;
-  metrics: Record<string, number>;
-  info: Record<string, unknown>;
-}
+/** The engine's answer: every field of a library result but its id, photo, kind and date. */
+export type RestoreOutcome = ResultFields;
 
 export interface RestoreContext {
   signal?: AbortSignal;

@@ -10,7 +10,7 @@ import type { DB } from './db';
 import { nowIso } from './db';
 import { IMAGE_EXTENSIONS, makeThumbnail, probeImage } from '../engine/image-io';
 import { InputError, oneLine } from '../engine/errors';
-import type { ImportReport, Photo, Result, Scale } from '../shared/types';
+import type { ImportReport, Photo, Result, ResultFields, Scale } from '../shared/types';
 
 interface PhotoRow {
   id: number;
@@ -60,24 +60,10 @@ export interface ListQuery {
   limit: number;
 }
 
-export interface NewResult {
+export interface NewResult extends ResultFields {
   photoId: number;
   jobId: number | null;
   kind: 'restore' | 'preview';
-  method: string;
-  modelId: string | null;
-  modelVersion: string | null;
-  scale: number;
-  knob: number | null;
-  splitN: number | null;
-  seed: number | null;
-  calls: number;
-  durationMs: number;
-  outputPath: string;
-  width: number;
-  height: number;
-  metrics: Record<string, number>;
-  info: Record<string, unknown>;
 }
 
 const PHOTO_COLS = `p.*,

@@ -251,25 +251,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
         const existing = this.library.resultForJob(id);
         const res =
           existing ??
-          this.library.addResult({
-            photoId: photo.id,
-            jobId: id,
-            kind: r.kind as 'restore' | 'preview',
-            method: outcome.method,
-            modelId: outcome.modelId,
-            modelVersion: outcome.modelVersion,
-            scale: outcome.scale,
-            knob: outcome.knob,
-            splitN: outcome.splitN,
-            seed: outcome.seed,
-            calls: outcome.calls,
-            durationMs: outcome.durationMs,
-            outputPath: outcome.outputPath,
-            width: outcome.width,
-            height: outcome.height,
-            metrics: outcome.metrics,
-            info: outcome.info,
-          });
+          this.library.addResult({ photoId: photo.id, jobId: id, kind: r.kind as 'restore' | 'preview', ...outcome });
         this.db
           .prepare(`UPDATE jobs SET state = 'done', result_id = ?, finished_at = ?, error = NULL, progress = ? WHERE id = ?`)
           .run(res.id, nowIso(), JSON.stringify({ fraction: 1, image }), id);

@@ -77,6 +77,9 @@ export interface Result {
   createdAt: string;
 }
 
+/** What a restoration produces, before the library gives it an id, a photo and a date. */
+export type ResultFields = Omit<Result, 'id' | 'photoId' | 'kind' | 'createdAt'>;
+
 export interface JobProgress {
   /** 0..1 over the whole job. */
   fraction: number;
