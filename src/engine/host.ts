@@ -24,6 +24,17 @@ let lastProgress = 0;
 
 async function handle(msg: ToHost): Promise<void> {
   if (msg.type === 'ping') return send({ type: 'pong', id: msg.id });
+  if (msg.type === 'findFaces') {
+    try {
+      // Loaded on first use: tfjs and the detector weights cost nothing to hosts that never find faces.
+      const { findFaces } = await import('./faces/find');
+      send({ type: 'faces', id: msg.id, answer: await findFaces(msg.input) });
+    } catch (e) {
+      const code = e instanceof InputError ? e.code : (e as { code?: unknown }).code === 'DETECTOR' ? 'DETECTOR' : 'ENGINE';
+      send({ type: 'callError', id: msg.id, error: oneLine(e), code });
+    }
+    return;
+  }
   if (msg.type === 'cancel') {
     running.get(msg.jobId)?.abort();
     return;

@@ -9,7 +9,7 @@ import { decodeImage, encodeImage, isGreyU8, type EncodeFormat } from './image-i
 import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
 import { f32ToU8, u8ToF32 } from './image';
-import type { Region, RestoreParams, ResultFields } from '../shared/types';
+import type { FaceParams, Region, RestoreParams, ResultFields } from '../shared/types';
 
 export interface RestoreRequest {
   input: string;
@@ -106,6 +106,30 @@ export async function resolveMethod(method: string, scale: number, modelDirs: st
   }
 }
 
+/**
+ * The user's faces (photo pixels, indices into `faces`) for a restore of `region` (a preview), or of
+ * the whole photo: boxes shifted into the region, only faces centred inside it kept, their exclusions
+ * and knobs re-indexed. Without `faces` (the engine detects), indices pass unchanged.
+ */
+export function facesForRegion(params: FaceParams, region: Region | null): FaceParams {
+  const { faces, excludeFaces, faceFidelity } = params;
+  if (!faces || !region) return { faces, excludeFaces, faceFidelity };
+  const keep: number[] = [];
+  faces.forEach((b, i) => {
+    const cx = b.x + b.w / 2;
+    const cy = b.y + b.h / 2;
+    if (cx >= region.x && cx < region.x + region.w && cy >= region.y && cy < region.y + region.h) keep.push(i);
+  });
+  const ex = new Set(excludeFaces ?? []);
+  const out: FaceParams = { faces: keep.map((i) => ({ ...faces[i], x: faces[i].x - region.x, y: faces[i].y - region.y })), excludeFaces: [], faceFidelity: {} };
+  keep.forEach((i, j) => {
+    if (ex.has(i)) out.excludeFaces!.push(j);
+    const f = faceFidelity?.[String(i)];
+    if (f !== undefined) out.faceFidelity![String(j)] = f;
+  });
+  return out;
+}
+
 export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}): Promise<RestoreOutcome> {
   const t0 = performance.now();
   const { params } = req;
@@ -135,7 +159,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   } else if (method === 'portrait') {
     // Faces restored by the face model, the rest by the natural model (or Lanczos): src/engine/faces.
     const { restorePortrait } = await import('./faces/portrait');
-    const p = params as RestoreParams & { faces?: Region[]; excludeFaces?: number[]; faceFidelity?: Record<number, number> };
+    const faces = facesForRegion(params, params.region ?? null);
     const r = await restorePortrait(rgb, {
       scale,
       fidelity: params.fidelity,
@@ -144,10 +168,9 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       modelDirs: req.modelDirs,
       threads: req.threads,
       signal: ctx.signal,
-      // Boxes are in the photo's pixels; a preview region shifts them (excludeFaces indexes the region's own detections).
-      faces: p.faces?.map((b) => ({ ...b, x: b.x - (params.region?.x ?? 0), y: b.y - (params.region?.y ?? 0) })),
-      excludeFaces: p.excludeFaces,
-      faceFidelity: p.faceFidelity,
+      faces: faces.faces,
+      excludeFaces: faces.excludeFaces,
+      faceFidelity: faces.faceFidelity,
       onProgress: (q) => ctx.onProgress?.({ fraction: Math.min(0.99, q.fraction), step: q.step, message: q.stage === 'face' ? `face ${(q.face ?? 0) + 1}/${q.faces}` : q.stage }),
     });
     out = r.image;

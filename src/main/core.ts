@@ -12,6 +12,7 @@ import { Library } from './library';
 import { JobQueue } from './queue';
 import { EngineClient, forkNodeHost, type HostSpawner } from './engine-client';
 import { nodeSettingsStore, type SettingsStore } from './settings';
+import { FaceError, FaceFinder } from './faces';
 import { MAX_INPUT_PIXELS } from '../engine/image-io';
 import { oneLine } from '../engine/errors';
 
@@ -85,6 +86,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   const engine = new EngineClient(opts.spawnHost ?? forkNodeHost);
   const modelDirs = opts.modelDirs ?? defaultModelDirs();
   const queue = new JobQueue(db, library, engine, { modelDirs, settings: () => settings.get() });
+  const faceFinder = new FaceFinder(db, engine);
   const roots = new Set<string>((opts.grantedRoots ?? []).map(realOrResolved));
   const listeners = new Set<(name: EventName, payload: unknown) => void>();
   const emit = <E extends EventName>(name: E, payload: EventPayloads[E]) => {
@@ -204,6 +206,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
           const r = a.params.region;
           if (r.x >= p.width || r.y >= p.height) throw new HandlerError('BAD_ARGS', `${p.name}: preview region lies outside the image`);
         }
+        const off = a.params.faces?.findIndex((b) => b.x >= p.width || b.y >= p.height) ?? -1;
+        if (off >= 0) throw new HandlerError('BAD_ARGS', `${p.name}: face ${off + 1} lies outside the image (${p.width}×${p.height})`);
       }
       if (a.params.method === 'portrait') {
         const models = await listModels();
@@ -226,6 +230,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       return settings.set(a.patch as never);
     },
     'models.list': () => listModels(),
+    'faces.detect': async (a) => {
+      const p = need(library.get(a.photoId), `photo ${a.photoId}`);
+      const natural = a.scale ? (await listModels()).some((m) => m.ok && m.task === 'natural' && (m.scales ?? []).includes(a.scale!)) : undefined;
+      try {
+        return await faceFinder.detect(p, natural);
+      } catch (e) {
+        if (e instanceof FaceError) throw new HandlerError(e.code, e.message);
+        throw e;
+      }
+    },
     'methods.list': async () => {
       const models = await listModels();
       const out: MethodInfo[] = [

@@ -70,6 +70,16 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX jobs_state ON jobs(state, id);
   CREATE INDEX jobs_batch ON jobs(batch_id);
   `,
+  /* 2: faces found per photo content (faces.detect), keyed by the file's sha256 and the detector */ `
+  CREATE TABLE face_detections (
+    hash TEXT NOT NULL,
+    detector TEXT NOT NULL,
+    faces TEXT NOT NULL,
+    ms INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (hash, detector)
+  );
+  `,
 ];
 
 export function openDatabase(file: string): DB {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FromHost, ToHost } from '../engine/host-protocol';
 import type { RestoreOutcome, RestoreProgress, RestoreRequest } from '../engine/restore';
+import type { FindFacesAnswer } from '../engine/faces/find';
 
 export interface HostProcess {
   pid: number | undefined;
@@ -63,6 +64,9 @@ export class EngineClient {
   private proc: HostProcess | null = null;
   private ready: Promise<void> | null = null;
   private pending = new Map<number, Pending>();
+  /** Requests that are not jobs (findFaces), by their own id. */
+  private calls = new Map<number, { resolve: (a: FindFacesAnswer) => void; reject: (e: EngineError) => void }>();
+  private nextCall = 1;
   private closing = false;
 
   constructor(private readonly spawn: HostSpawner = forkNodeHost) {}
@@ -92,6 +96,14 @@ export class EngineClient {
           const p = this.pending.get(msg.jobId);
           this.pending.delete(msg.jobId);
           p?.reject(new EngineError(msg.error, msg.code, msg.cancelled));
+        } else if (msg.type === 'faces') {
+          const c = this.calls.get(msg.id);
+          this.calls.delete(msg.id);
+          c?.resolve(msg.answer);
+        } else if (msg.type === 'callError') {
+          const c = this.calls.get(msg.id);
+          this.calls.delete(msg.id);
+          c?.reject(new EngineError(msg.error, msg.code));
         }
       });
       proc.onExit((code) => {
@@ -105,6 +117,10 @@ export class EngineClient {
           this.pending.delete(id);
           p.reject(err);
         }
+        for (const [id, c] of this.calls) {
+          this.calls.delete(id);
+          c.reject(err);
+        }
         if (!this.closing) reject(err);
       });
     });
@@ -116,6 +132,16 @@ export class EngineClient {
     return new Promise<RestoreOutcome>((resolve, reject) => {
       this.pending.set(jobId, { resolve, reject, onProgress });
       this.proc!.send({ type: 'run', jobId, request });
+    });
+  }
+
+  /** Finds the faces in a photo, in the engine host (decode + detector + landmarks). */
+  async findFaces(input: string): Promise<FindFacesAnswer> {
+    await this.start();
+    const id = this.nextCall++;
+    return new Promise<FindFacesAnswer>((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.proc!.send({ type: 'findFaces', id, input });
     });
   }
 

@@ -10,7 +10,7 @@ import type { DB } from './db';
 import { nowIso } from './db';
 import { IMAGE_EXTENSIONS, makeThumbnail, probeImage } from '../engine/image-io';
 import { InputError, oneLine } from '../engine/errors';
-import type { ImportReport, Photo, Result, ResultFields, Scale } from '../shared/types';
+import type { ImportReport, Photo, PhotoPrefs, Result, ResultFields } from '../shared/types';
 
 interface PhotoRow {
   id: number;
@@ -261,10 +261,13 @@ export class Library {
     return removed;
   }
 
-  setPrefs(id: number, prefs: { fidelity?: number; scale?: Scale; method?: string }): Photo | null {
+  /** Merges into the photo's remembered settings; a face field given as null is forgotten. */
+  setPrefs(id: number, prefs: PhotoPrefs | { [K in keyof PhotoPrefs]?: PhotoPrefs[K] | null }): Photo | null {
     const p = this.get(id);
     if (!p) return null;
-    this.db.prepare(`UPDATE photos SET prefs = ? WHERE id = ?`).run(JSON.stringify({ ...(p.prefs ?? {}), ...prefs }), id);
+    const merged: Record<string, unknown> = { ...(p.prefs ?? {}), ...prefs };
+    for (const k of Object.keys(merged)) if (merged[k] === null || merged[k] === undefined) delete merged[k];
+    this.db.prepare(`UPDATE photos SET prefs = ? WHERE id = ?`).run(JSON.stringify(merged), id);
     return this.get(id);
   }
 

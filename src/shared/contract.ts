@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type {
+  FaceDetectReport,
   ImportReport,
   Job,
   MethodInfo,
@@ -45,15 +46,63 @@ export const RegionSchema = z.object({
   h: z.number().int().min(1).max(4096),
 });
 
-export const RestoreParamsSchema = z.object({
-  scale: Scale,
-  method: MethodId,
-  sampler: SamplerId.optional(),
-  fidelity: Fidelity,
-  seed: Seed,
-  region: RegionSchema.optional(),
-  format: Format.optional(),
+/** The most faces one photo's restore may name (boxes, exclusions, per-face knobs). */
+export const MAX_FACES = 64;
+/** Largest photo side the app takes (MAX_INPUT_PIXELS allows no side beyond this). */
+const MAX_SIDE = 65_536;
+
+/** A face box in the photo's pixels; fractional values allowed (detector boxes), no NaN or Infinity. */
+export const FaceBoxSchema = z.strictObject({
+  x: z.number().min(0).max(MAX_SIDE),
+  y: z.number().min(0).max(MAX_SIDE),
+  w: z.number().min(1).max(MAX_SIDE),
+  h: z.number().min(1).max(MAX_SIDE),
 });
+const FaceIndex = z.number().int().min(0).max(MAX_FACES - 1);
+const FaceIndexKey = z.string().regex(/^(0|[1-9]\d?)$/, 'a face index').refine((k) => Number(k) < MAX_FACES, `a face index below ${MAX_FACES}`);
+
+/** faces / excludeFaces / faceFidelity: shared by restore params and per-photo prefs. */
+const FaceList = z.array(FaceBoxSchema).max(MAX_FACES);
+const ExcludeList = z.array(FaceIndex).max(MAX_FACES);
+const FaceFidelityMap = z.record(FaceIndexKey, Fidelity).refine((r) => Object.keys(r).length <= MAX_FACES, `at most ${MAX_FACES} faces`);
+const faceFields = { faces: FaceList.optional(), excludeFaces: ExcludeList.optional(), faceFidelity: FaceFidelityMap.optional() };
+
+/** Indices must name faces of the list when one is given. */
+function checkFaceIndices(v: { faces?: unknown[]; excludeFaces?: number[]; faceFidelity?: Record<string, number> }, ctx: z.RefinementCtx): void {
+  if (!v.faces) return;
+  const n = v.faces.length;
+  for (const [i, k] of (v.excludeFaces ?? []).entries()) {
+    if (k >= n) ctx.addIssue({ code: 'custom', path: ['excludeFaces', i], message: `face ${k} is not among the ${n} faces given` });
+  }
+  for (const k of Object.keys(v.faceFidelity ?? {})) {
+    if (Number(k) >= n) ctx.addIssue({ code: 'custom', path: ['faceFidelity', k], message: `face ${k} is not among the ${n} faces given` });
+  }
+}
+
+export const RestoreParamsSchema = z
+  .object({
+    scale: Scale,
+    method: MethodId,
+    sampler: SamplerId.optional(),
+    fidelity: Fidelity,
+    seed: Seed,
+    region: RegionSchema.optional(),
+    format: Format.optional(),
+    ...faceFields,
+  })
+  .superRefine(checkFaceIndices);
+
+/** Per-photo prefs: the same fields; a face field set to null is forgotten (back to detection). */
+export const PhotoPrefsSchema = z
+  .object({
+    fidelity: Fidelity.optional(),
+    scale: Scale.optional(),
+    method: MethodId.optional(),
+    faces: FaceList.nullable().optional(),
+    excludeFaces: ExcludeList.nullable().optional(),
+    faceFidelity: FaceFidelityMap.nullable().optional(),
+  })
+  .superRefine((v, ctx) => checkFaceIndices({ faces: v.faces ?? undefined, excludeFaces: v.excludeFaces ?? undefined, faceFidelity: v.faceFidelity ?? undefined }, ctx));
 
 export const SettingsSchema = z.object({
   threads: z.number().int().min(1).max(256),
@@ -85,10 +134,7 @@ export const channels = {
   'library.import': z.object({ paths: z.array(PathArg).min(1).max(10000) }),
   'library.remove': z.object({ ids: z.array(Id).min(1).max(20000) }),
   'library.reveal': z.object({ id: Id }),
-  'library.setPrefs': z.object({
-    id: Id,
-    prefs: z.object({ fidelity: Fidelity.optional(), scale: Scale.optional(), method: MethodId.optional() }),
-  }),
+  'library.setPrefs': z.object({ id: Id, prefs: PhotoPrefsSchema }),
   'results.list': z.object({ photoId: Id }),
   'results.get': z.object({ id: Id }),
   'results.delete': z.object({ id: Id }),
@@ -112,6 +158,8 @@ export const channels = {
   'settings.set': z.object({ patch: SettingsSchema.partial() }),
   'models.list': z.object({}),
   'methods.list': z.object({}),
+  /** Faces in a photo (engine host, cached per content hash); with `scale`, whether portrait would restore each. */
+  'faces.detect': z.object({ photoId: Id, scale: Scale.optional() }),
   'dialog.openPhotos': z.object({ folders: z.boolean().default(false) }),
   'dialog.saveResult': z.object({ id: Id, format: Format }),
 } as const;
@@ -142,6 +190,7 @@ export interface ChannelReturns {
   'settings.set': Settings;
   'models.list': ModelInfo[];
   'methods.list': MethodInfo[];
+  'faces.detect': FaceDetectReport;
   /** Paths the user picked (empty when cancelled); they are granted for import. */
   'dialog.openPhotos': { paths: string[] };
   /** Path the user picked (null when cancelled); it is granted for export. */

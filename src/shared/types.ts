@@ -27,8 +27,8 @@ export interface Photo {
   /** Number of full (non-preview) results. */
   resultCount: number;
   lastResultAt: string | null;
-  /** Remembered per-photo settings (knob, scale), null until the user sets them. */
-  prefs: { fidelity?: number; scale?: Scale; method?: string } | null;
+  /** Remembered per-photo settings (knob, scale, method, the faces as the user left them), null until the user sets them. */
+  prefs: PhotoPrefs | null;
   /** True when the original file is missing or unreadable at last check. */
   missing: boolean;
 }
@@ -41,7 +41,56 @@ export interface Region {
   h: number;
 }
 
-export interface RestoreParams {
+/** A face box in the photo's pixels (after EXIF orientation): top-left x, y, width, height. */
+export interface FaceBox {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** Per-face choices of method `portrait` (indices refer to `faces`, or to the detected faces when absent). */
+export interface FaceParams {
+  /** The faces to restore, replacing detection (landmarks are found inside each box). */
+  faces?: FaceBox[];
+  /** Indices of faces left to the background. */
+  excludeFaces?: number[];
+  /** Knob per face index (keys are indices as strings over JSON); others use `fidelity`. */
+  faceFidelity?: Record<string, number>;
+}
+
+export interface PhotoPrefs extends FaceParams {
+  fidelity?: number;
+  scale?: Scale;
+  method?: string;
+}
+
+/** One face found by `faces.detect`, in the photo's pixels. */
+export interface FoundFace {
+  box: FaceBox;
+  /** Detector confidence 0..1. */
+  score: number;
+  /** Image-left eye, image-right eye, nose tip, mouth corners: [x, y] in the photo's pixels. */
+  landmarks?: [number, number][];
+  /** How far the 5 landmarks are from a face template (template px; high = not face-like). */
+  residual?: number;
+  /** The face model's 128² frame measured on the photo, in pixels (the model sees it at 16 px). */
+  framePx?: number;
+  /** With a scale given: whether `portrait` would restore it at that scale, and why not. */
+  restorable?: boolean;
+  reason?: string;
+}
+
+export interface FaceDetectReport {
+  faces: FoundFace[];
+  /** Time the detection took (the original run when answered from the cache). */
+  ms: number;
+  cached: boolean;
+  /** Which detector answered (the cache key besides the content hash). */
+  detector: string;
+}
+
+export interface RestoreParams extends FaceParams {
   scale: Scale;
   /** 'bicubic' | 'lanczos' | 'auto' | a model id from models.list */
   method: string;

@@ -63,6 +63,22 @@ type Tf = typeof import('@tensorflow/tfjs');
 const require_ = createRequire(import.meta.url);
 let ready: Promise<{ faceapi: FaceApi; tf: Tf }> | null = null;
 
+/**
+ * Names the detector configuration whose answers the app caches (faces.detect, per photo content):
+ * the face-api package version and this file's pipeline revision. Bump DETECT_REVISION when
+ * detectFaces or its defaults change, so cached answers are not reused.
+ */
+export const DETECT_REVISION = 1;
+export function faceDetectorId(): string {
+  let v = 'missing';
+  try {
+    v = (require_('@vladmandic/face-api/package.json') as { version: string }).version;
+  } catch {
+    /* not installed: detection will fail with its own message */
+  }
+  return `face-api@${v}/ssd+tiles+lm68/r${DETECT_REVISION}`;
+}
+
 /** The folder holding the shipped weights (inside the npm package). */
 export function faceApiModelDir(): string {
   return path.join(path.dirname(require_.resolve('@vladmandic/face-api/package.json')), 'model');

@@ -25,6 +25,7 @@ import { blurPlane } from '../diffusion/color';
 import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
+import { MAX_FACE_FRAME_PX, MAX_FACE_FRAME_PX_NATURAL, skipReason } from './limits';
 
 export type { Box, Point } from './detect';
 
@@ -289,27 +290,7 @@ export function blendFace(out: ImageU8, face: ImageF32, mask: Float32Array, M: S
   return n;
 }
 
-/**
- * Faces whose 128² template frame spans more input pixels are left to the background. Measured
- * (bench/faces-large.ts, models/face-x8, 16 val faces): from a 16–32 px frame the face model is
- * more natural than the plain enlargement (NIQE 6.9–7.0 vs 8.8–12.5) at +1.8…−2.4 dB PSNR; from
- * 48 px it gains little (NIQE 6.9 vs 7.4) and loses 4.8 dB; at 64 px NIQE ties and it loses 5.7 dB.
- */
-export const MAX_FACE_FRAME_PX = 40;
-/**
- * The same limit when the background is the natural model (measured the same way, natural-x4 ×(128/F)):
- * at F = 32 the natural model alone beats the face model on PSNR (32.0 vs 27.4 dB) *and* NIQE
- * (6.3 vs 6.9); at F = 16 the face model is more faithful (27.3 vs 25.1 dB, SSIM 0.79 vs 0.67).
- */
-export const MAX_FACE_FRAME_PX_NATURAL = 24;
-
-/** Why a face is left to the background, or null when it is restored. */
-export function skipReason(residual: number, framePx: number, t: { maxResidual: number; minFrame: number; maxFrame: number }): string | null {
-  if (!(residual <= t.maxResidual)) return `landmarks do not fit a face (residual ${residual.toFixed(1)} > ${t.maxResidual} template px): left to the background`;
-  if (framePx < t.minFrame) return `too small (frame ${framePx.toFixed(1)} px < ${t.minFrame} px on the input): left to the background`;
-  if (framePx > t.maxFrame) return `large face (frame ${framePx.toFixed(0)} px > ${t.maxFrame} px on the input): left to the background`;
-  return null;
-}
+export { MAX_FACE_FRAME_PX, MAX_FACE_FRAME_PX_NATURAL, skipReason } from './limits';
 
 export interface DetectedFace {
   box: Box;
