@@ -20,12 +20,25 @@ export interface KnobFacts {
 export function modelFor(method: string, models: ModelInfo[], methods: MethodInfo[], scale: number): ModelInfo | undefined {
   const info = methods.find((m) => m.id === method);
   if (info?.kind === 'classic') return undefined;
+  // Portrait: the knob drives the face model (and the natural background, when there is one).
+  if (method === 'portrait') return faceModelOf(models);
   const direct = models.find((m) => m.id === method && m.ok);
   if (direct) return direct;
   if (info?.kind === 'auto' || method === 'auto') {
     return models.find((m) => m.ok && (m.scales ?? []).includes(scale)) ?? models.find((m) => m.ok);
   }
   return undefined;
+}
+
+/** The face package portrait uses: face-x8 when present, else the first usable face model. */
+export function faceModelOf(models: ModelInfo[]): ModelInfo | undefined {
+  const faces = models.filter((m) => m.ok && m.task === 'face');
+  return faces.find((m) => m.id === 'face-x8') ?? faces[0];
+}
+
+/** The natural package that enlarges portrait's background at `scale`, if any. */
+export function naturalModelFor(models: ModelInfo[], scale: number): ModelInfo | undefined {
+  return models.find((m) => m.ok && m.task === 'natural' && (m.scales ?? []).includes(scale));
 }
 
 export function tilesFor(outW: number, outH: number, tile = 128): number {

@@ -97,4 +97,7 @@ export const SHORTCUTS: { keys: string; what: string; where: string }[] = [
   { keys: 'S', what: 'Slider / side by side', where: 'Photo' },
   { keys: 'F', what: 'Flick between the two sides', where: 'Photo' },
   { keys: 'L', what: 'Show or hide the preview loupe', where: 'Photo' },
+  { keys: 'Enter / Space', what: 'Portrait: exclude or include the focused face outline', where: 'Photo' },
+  { keys: 'Arrows, Alt+arrows, Delete', what: 'Portrait: move, resize or remove the focused added face', where: 'Photo' },
+  { keys: 'Esc', what: 'Portrait: stop drawing a face', where: 'Photo' },
 ];

@@ -1,7 +1,7 @@
 /** Method, scale and the Faithful ↔ Detailed knob, with what the knob implies (N, calls, time). */
 import { useId } from 'react';
 import type { Scale } from '../../shared/types';
-import { knobFacts, modelFor } from '../estimate';
+import { knobFacts, modelFor, naturalModelFor } from '../estimate';
 import { fmtMs, plural } from '../format';
 import { useApp } from '../store';
 
@@ -19,9 +19,11 @@ export interface KnobPanelProps {
   /** What the estimate is for: "this photo", "3 photos". */
   estimateFor: string;
   compact?: boolean;
+  /** Method portrait: how many faces will be restored (known once faces were found). */
+  faces?: number;
 }
 
-export function KnobPanel({ value, onChange, sizes, estimateFor, compact }: KnobPanelProps) {
+export function KnobPanel({ value, onChange, sizes, estimateFor, compact, faces }: KnobPanelProps) {
   const { methods, models, settings } = useApp();
   const id = useId();
   const method = methods.find((m) => m.id === value.method);
@@ -34,11 +36,32 @@ export function KnobPanel({ value, onChange, sizes, estimateFor, compact }: Knob
   let estMs: number | null = 0;
   let tiles = 0;
   let facts = knobFacts(model, sampler, value.fidelity, 1, 1);
-  for (const s of sizes) {
-    facts = knobFacts(model, sampler, value.fidelity, s.w * value.scale, s.h * value.scale);
+  const portrait = value.method === 'portrait';
+  let estimateText: string | null = null;
+  if (portrait) {
+    // Each face is one 128² run of the face model; the rest is the natural model's (or Lanczos).
+    facts = knobFacts(model, sampler, value.fidelity, 128, 128);
     calls = facts.calls;
-    tiles += facts.tiles;
-    if (estMs != null) estMs = facts.estMs == null ? null : estMs + facts.estMs;
+    const natural = naturalModelFor(models, value.scale);
+    let bg: number | null = 0;
+    for (const s of sizes) {
+      const f = natural ? knobFacts(natural, sampler, value.fidelity, s.w * value.scale, s.h * value.scale) : null;
+      if (f) bg = bg == null || f.estMs == null ? null : bg + f.estMs;
+    }
+    const perFace = facts.estMs;
+    const rest = natural ? `the ${natural.id} enlargement` : 'a Lanczos enlargement';
+    const restMs = natural ? bg : 0;
+    if (faces === 0) estimateText = natural && restMs != null ? `no face to restore: ≈ ${fmtMs(restMs)} for ${rest}` : `no face to restore: ${rest} only`;
+    else if (perFace == null || restMs == null) estimateText = `unknown (${(perFace == null ? model?.id : natural?.id) ?? 'model'} speed not measured yet)`;
+    else if (faces == null) estimateText = `≈ ${fmtMs(perFace)} per face, plus ${rest}${natural ? ` (≈ ${fmtMs(restMs)})` : ''}`;
+    else estimateText = `≈ ${fmtMs(perFace * faces + restMs)} for ${plural(faces, 'face')}${natural ? ` and ${rest}` : `, plus ${rest}`}`;
+  } else {
+    for (const s of sizes) {
+      facts = knobFacts(model, sampler, value.fidelity, s.w * value.scale, s.h * value.scale);
+      calls = facts.calls;
+      tiles += facts.tiles;
+      if (estMs != null) estMs = facts.estMs == null ? null : estMs + facts.estMs;
+    }
   }
 
   const setMethod = (m: string) => {
@@ -132,15 +155,16 @@ export function KnobPanel({ value, onChange, sizes, estimateFor, compact }: Knob
               <dt>Call budget</dt>
               <dd data-testid="calls">
                 {facts.fineIsMax ? '≤ ' : ''}
-                {calls} calls per tile ({facts.coarse} coarse + {facts.fineIsMax ? `up to ${facts.fine}` : facts.fine} fine)
+                {calls} calls per {portrait ? 'face' : 'tile'} ({facts.coarse} coarse + {facts.fineIsMax ? `up to ${facts.fine}` : facts.fine} fine)
               </dd>
             </div>
             <div>
               <dt>Estimated time</dt>
               <dd data-testid="estimate">
-                {estMs == null
-                  ? `unknown (${model?.id ?? 'model'} speed not measured yet)`
-                  : `≈ ${fmtMs(estMs)} for ${estimateFor} (${plural(tiles, 'tile')})`}
+                {estimateText ??
+                  (estMs == null
+                    ? `unknown (${model?.id ?? 'model'} speed not measured yet)`
+                    : `≈ ${fmtMs(estMs)} for ${estimateFor} (${plural(tiles, 'tile')})`)}
               </dd>
             </div>
           </>

@@ -1,11 +1,12 @@
 /** One photo: before/after viewer, knob, preview under a loupe, restore, results with facts, export, delete. */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { Job, Photo, Result, Scale } from '../../shared/types';
+import type { FaceBox, Job, Photo, Result, Scale } from '../../shared/types';
 import { call, errorLine, mediaUrl } from '../api';
 import { fmtBytes, fmtDate, fmtMs, fmtTime } from '../format';
 import { useShortcuts } from '../shortcuts';
 import { useApp, useEvent, useJobs } from '../store';
 import { ExportDialog } from './ExportDialog';
+import { FaceOutlines, FacesPanel, entriesFrom, faceKey, faceParamsOf, noFaces, withReport, type FaceEntry, type FacesState } from './Faces';
 import { KnobPanel, type RestoreChoice } from './KnobPanel';
 import { ResultFacts, describeResult, resultRegion } from './ResultFacts';
 import { Viewer, type Layer, type Rect, type Side, type ViewMode, type ViewerHandle } from './Viewer';
@@ -21,7 +22,7 @@ function clampRect(r: Rect, W: number, H: number): Rect {
 }
 
 export function PhotoView({ photoId, initial, onBack, active }: { photoId: number; initial?: Photo; onBack(): void; active: boolean }) {
-  const { settings, mergeJobs, toast, setQueueOpen } = useApp();
+  const { settings, methods, mergeJobs, toast, setQueueOpen } = useApp();
   const { jobs } = useJobs();
   const [photo, setPhoto] = useState<Photo | null>(initial && initial.id === photoId ? initial : null);
   const [results, setResults] = useState<Result[] | null>(null);
@@ -37,6 +38,14 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
   const [confirmDel, setConfirmDel] = useState<number | null>(null);
   const pending = useRef(new Set<number>());
   const viewer = useRef<ViewerHandle>(null);
+  // Faces (method portrait): found by faces.detect, edited by the user, sent with the restore.
+  const [faces, setFaces] = useState<FacesState>(noFaces);
+  const [addMode, setAddMode] = useState(false);
+  const [hotFace, setHotFace] = useState<number | null>(null);
+  const [showOutlines, setShowOutlines] = useState(true);
+  const facesFor = useRef(0);
+  const facesRef = useRef(faces);
+  facesRef.current = faces;
 
   // ---- load
   useEffect(() => {
@@ -44,6 +53,9 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
     setResults(null);
     setAId(null);
     setBSel('original');
+    facesFor.current++;
+    setFaces(noFaces);
+    setAddMode(false);
     call('library.get', { id: photoId })
       .then((p) => alive && setPhoto(p))
       .catch((e) => alive && toast(`Could not open the photo: ${errorLine(e)}`, 'error'));
@@ -120,6 +132,96 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
     });
   }, [photo, scale, W, H]);
 
+  // ---- faces
+  const portrait = choice?.method === 'portrait';
+  const canPortrait = methods.some((m) => m.id === 'portrait');
+  const findFaces = useCallback(
+    async (sc: number) => {
+      const ticket = ++facesFor.current;
+      setFaces((f) => ({ ...f, status: f.status === 'ready' ? 'ready' : 'finding', error: undefined }));
+      try {
+        const report = await call('faces.detect', { photoId, scale: sc as Scale });
+        if (ticket !== facesFor.current) return;
+        if (facesRef.current.status === 'ready') {
+          setFaces((f) => ({ ...f, report, list: withReport(f.list, report) }));
+          return;
+        }
+        const list = entriesFrom(report, photo?.prefs ?? null);
+        setFaces({ status: 'ready', report, list, edited: !!photo?.prefs?.faces });
+        // The loupe goes to the first face portrait restores: a preview then shows what it does to faces.
+        const first = list.find((e) => !e.excluded && e.restorable !== false) ?? list.find((e) => !e.excluded);
+        if (first) setLoupe((l) => (l ? clampRect({ ...l, x: first.box.x + first.box.w / 2 - l.w / 2, y: first.box.y + first.box.h / 2 - l.h / 2 }, W, H) : l));
+      } catch (e) {
+        if (ticket !== facesFor.current) return;
+        setFaces((f) => (f.status === 'ready' ? f : { ...noFaces, status: 'error', error: errorLine(e) }));
+      }
+    },
+    [photoId, photo?.prefs, W, H],
+  );
+  const photoLoaded = !!photo && photo.id === photoId;
+  useEffect(() => {
+    if (!portrait || !photoLoaded) return;
+    // First time: find them; later, another scale: the cached answer says which faces portrait keeps.
+    if (faces.status === 'idle' || faces.status === 'ready') void findFaces(scale);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [portrait, photoLoaded, scale]);
+  useEffect(() => {
+    if (!portrait) setAddMode(false);
+  }, [portrait]);
+
+  const facesTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const rememberFaces = (list: FaceEntry[] | null) => {
+    if (facesTimer.current) clearTimeout(facesTimer.current);
+    facesTimer.current = setTimeout(() => {
+      const prefs = list ? faceParamsOf(list) : { faces: null, excludeFaces: null, faceFidelity: null };
+      call('library.setPrefs', { id: photoId, prefs })
+        .then((p) => setPhoto(p))
+        .catch((e) => toast(`Could not remember the faces: ${errorLine(e)}`, 'error'));
+    }, 400);
+  };
+  useEffect(() => () => {
+    if (facesTimer.current) clearTimeout(facesTimer.current);
+  }, []);
+  const editFaces = (fn: (list: FaceEntry[]) => FaceEntry[]) => {
+    const list = fn(faces.list);
+    rememberFaces(list);
+    setFaces({ ...faces, list, edited: true });
+  };
+  const toggleFace = (i: number) => editFaces((l) => l.map((e, j) => (j === i ? { ...e, excluded: !e.excluded } : e)));
+  const moveFace = (i: number, box: FaceBox) => editFaces((l) => l.map((e, j) => (j === i ? { ...e, box } : e)));
+  const faceKnob = (i: number, v: number | null) => editFaces((l) => l.map((e, j) => (j === i ? { ...e, fidelity: v } : e)));
+  const removeFace = (i: number) => {
+    editFaces((l) => l.filter((_, j) => j !== i));
+    setHotFace(null);
+    toast(`Face ${i + 1} removed`);
+  };
+  const addFace = (r: { x: number; y: number; w: number; h: number }, focus = false) => {
+    const x = Math.max(0, Math.min(W - 4, r.x));
+    const y = Math.max(0, Math.min(H - 4, r.y));
+    const box = { x, y, w: Math.max(4, Math.min(W - x, r.w)), h: Math.max(4, Math.min(H - y, r.h)) };
+    editFaces((l) => [...l, { key: faceKey(), box, score: null, added: true, excluded: false, fidelity: null }]);
+    setAddMode(false);
+    setShowOutlines(true);
+    toast(`Face ${faces.list.length + 1} added`, 'ok');
+    if (focus) setTimeout(() => document.querySelector<HTMLElement>(`.face-box[data-face="${faces.list.length}"]`)?.focus(), 50);
+  };
+  const resetFaces = () => {
+    if (!faces.report) return;
+    rememberFaces(null);
+    setFaces((f) => ({ ...f, list: entriesFrom(f.report!, null), edited: false }));
+  };
+  const startAdd = (on: boolean, byKeyboard: boolean) => {
+    if (on && byKeyboard) {
+      // No pointer: a box in the middle of the view, focused, to move with the arrow keys.
+      const v = viewer.current?.view();
+      const s = Math.max(8, Math.round(Math.min(W, H) / 8));
+      addFace({ x: Math.round((v?.cx ?? W / 2) - s / 2), y: Math.round((v?.cy ?? H / 2) - s / 2), w: s, h: s }, true);
+      return;
+    }
+    setAddMode(on);
+  };
+  const faceParams = portrait && faces.status === 'ready' ? faceParamsOf(faces.list) : null;
+
   // ---- jobs of this photo
   const myJobs = useMemo(() => jobs.filter((j) => j.photoId === photoId && (j.state === 'queued' || j.state === 'running')), [jobs, photoId]);
 
@@ -133,6 +235,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
       seed,
       ...(isClassic ? {} : { sampler: settings.defaultSampler }),
       ...(kind === 'preview' && loupe ? { region: clampRect(loupe, W, H) } : {}),
+      ...(faceParams ?? {}),
     };
     try {
       const r = await call('jobs.enqueue', { photoIds: [photoId], params });
@@ -176,7 +279,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
 
   useShortcuts(
     {
-      escape: () => onBack(),
+      escape: () => (addMode ? setAddMode(false) : onBack()),
       backspace: () => onBack(),
       r: () => void enqueue('restore'),
       p: () => void enqueue('preview'),
@@ -315,6 +418,11 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
               </select>
             </label>
             <span className="spacer" />
+            {canPortrait && !portrait && choice && (
+              <button className="btn small" onClick={() => changeChoice({ ...choice, method: 'portrait' })} title="Switch to Portrait: find the faces and restore them with the face model">
+                Find faces
+              </button>
+            )}
             <label className="check-field small">
               <input type="checkbox" checked={loupeOn} onChange={(e) => setLoupeOn(e.target.checked)} />
               <span>Loupe</span>
@@ -331,6 +439,23 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
               loupe={loupeOn ? loupe : null}
               onLoupe={(r) => setLoupe(clampRect(r, W, H))}
               onZoomChange={setZoom}
+              overlay={
+                portrait && showOutlines && faces.status === 'ready'
+                  ? (place) => (
+                      <FaceOutlines
+                        list={faces.list}
+                        place={place}
+                        hot={hotFace}
+                        photo={{ w: W, h: H }}
+                        onToggle={toggleFace}
+                        onChange={moveFace}
+                        onRemove={removeFace}
+                        onHot={setHotFace}
+                      />
+                    )
+                  : undefined
+              }
+              onDraw={portrait && addMode ? (r) => addFace(r) : undefined}
               placeholder={photo?.missing ? `The original file is missing (${photo.path}). Results made earlier are still here.` : undefined}
             />
             <div className="zoom overlay" role="group" aria-label="Zoom">
@@ -352,7 +477,9 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
             </div>
           </div>
           <div className="stage-status" aria-live="polite">
-            {running ? (
+            {addMode ? (
+              <span>Drag a box around a face the detector missed. Esc stops drawing.</span>
+            ) : running ? (
               <JobLine job={running} more={myJobs.length - 1} onCancel={() => void cancel(running)} onOpenQueue={() => setQueueOpen(true)} />
             ) : A ? (
               <span className="muted">
@@ -372,7 +499,13 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
           <section className="panel" aria-labelledby="restore-h">
             <h2 id="restore-h">Restore</h2>
             {choice ? (
-              <KnobPanel value={choice} onChange={changeChoice} sizes={[{ w: W, h: H }]} estimateFor="this photo" />
+              <KnobPanel
+                value={choice}
+                onChange={changeChoice}
+                sizes={[{ w: W, h: H }]}
+                estimateFor="this photo"
+                faces={portrait && faces.status === 'ready' ? faces.list.filter((f) => !f.excluded && f.restorable !== false).length : undefined}
+              />
             ) : (
               <div className="knob-panel placeholder" />
             )}
@@ -394,6 +527,27 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
               </button>
             </div>
           </section>
+
+          {portrait && choice && (
+            <FacesPanel
+              state={faces}
+              knob={choice.fidelity}
+              addMode={addMode}
+              hot={hotFace}
+              onAddMode={startAdd}
+              onToggle={toggleFace}
+              onFidelity={faceKnob}
+              onRemove={removeFace}
+              onReset={resetFaces}
+              onRetry={() => {
+                setFaces(noFaces);
+                void findFaces(scale);
+              }}
+              onHot={setHotFace}
+              showOutlines={showOutlines}
+              onShowOutlines={setShowOutlines}
+            />
+          )}
 
           <section className="panel results-panel" aria-labelledby="results-h">
             <h2 id="results-h">

@@ -1,4 +1,5 @@
 /** The facts of one or two results: method, model, scale, knob, N, calls, fine steps, seed, time, metrics. */
+import type { ReactNode } from 'react';
 import type { Result } from '../../shared/types';
 import { fmtDate, fmtMs, fmtNum } from '../format';
 
@@ -28,13 +29,64 @@ function calls(r: Result): string {
   return String(r.calls);
 }
 
+interface PortraitFace {
+  restored?: boolean;
+  reason?: string;
+  calls?: number;
+  fidelity?: number;
+}
+interface PortraitFacts {
+  faces?: PortraitFace[];
+  background?: string;
+  faceModel?: string | null;
+  backgroundCalls?: number;
+}
+
+/** info.portrait of a result made by method portrait, or null. */
+export function portraitInfo(r: Result): PortraitFacts | null {
+  const p = r.info?.portrait;
+  return p && typeof p === 'object' && Array.isArray((p as PortraitFacts).faces) ? (p as PortraitFacts) : null;
+}
+
+function shortWhy(reason = ''): string {
+  if (reason.startsWith('excluded')) return 'excluded';
+  if (reason.startsWith('large face')) return 'large, enlarged';
+  if (reason.startsWith('too small')) return 'too small';
+  if (reason.startsWith('landmarks')) return 'not a face';
+  if (reason.startsWith('no face model')) return 'no face model';
+  return reason ? reason.split(':')[0] : 'kept';
+}
+
+function facesSummary(r: Result): string {
+  const p = portraitInfo(r);
+  if (!p) return '—';
+  const faces = p.faces ?? [];
+  const done = faces.filter((f) => f.restored).length;
+  return `${done} of ${faces.length} restored${p.background ? ` · rest: ${p.background}` : ''}`;
+}
+
+function perFace(r: Result): ReactNode {
+  const p = portraitInfo(r);
+  if (!p || !p.faces?.length) return '—';
+  return (
+    <ol className="face-facts" data-testid="face-facts">
+      {p.faces.map((f, i) => (
+        <li key={i}>
+          <span className="face-facts-n">{i + 1}</span>{' '}
+          {f.restored ? `${f.calls ?? 0} calls · knob ${(f.fidelity ?? r.knob ?? 0).toFixed(2)}` : shortWhy(f.reason)}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
 export function describeResult(r: Result): string {
   const what = r.modelId ?? r.method;
   const knob = r.knob != null ? ` · knob ${r.knob.toFixed(2)}` : '';
   return `${r.scale}× ${what}${knob}`;
 }
 
-type Row = [string, (r: Result) => string];
+type Row = [string, (r: Result) => ReactNode];
 const ROWS: Row[] = [
   ['Kind', (r) => (r.kind === 'preview' ? `Preview of ${fmtRegion(r)}` : 'Full restore')],
   ['Method', (r) => r.method],
@@ -77,6 +129,9 @@ export function ResultFacts({ a, b }: { a: Result | null; b: Result | null }) {
   }
   const cols = b ? [a, b] : [a];
   const metricKeys = [...new Set(cols.flatMap((r) => Object.keys(r.metrics ?? {})))].sort();
+  const rows: Row[] = cols.some((r) => portraitInfo(r))
+    ? [...ROWS.slice(0, 8), ['Faces', facesSummary], ['Per face', perFace], ...ROWS.slice(8)]
+    : ROWS;
   return (
     <div className="facts">
       <table>
@@ -93,7 +148,7 @@ export function ResultFacts({ a, b }: { a: Result | null; b: Result | null }) {
           </thead>
         )}
         <tbody>
-          {ROWS.map(([label, f]) => (
+          {rows.map(([label, f]) => (
             <tr key={label}>
               <th scope="row">{label}</th>
               {cols.map((r) => (

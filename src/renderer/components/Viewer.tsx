@@ -4,7 +4,7 @@
  * the main (right, "A") side: 100 % = one result pixel per screen pixel, up to 800 %. Both sides share
  * zoom and pan (locked) in every mode: slider, side by side, flick.
  */
-import { useCallback, useEffect, useImperativeHandle, useLayoutEffect, useRef, useState, type Ref } from 'react';
+import { useCallback, useEffect, useImperativeHandle, useLayoutEffect, useRef, useState, type CSSProperties, type ReactNode, type Ref } from 'react';
 
 export interface Rect {
   x: number;
@@ -30,7 +30,12 @@ export interface ViewerHandle {
   fit(): void;
   actual(): void;
   flick(): void;
+  /** The photo point (input px) at the middle of the view, and how many input px the view spans. */
+  view(): { cx: number; cy: number; w: number; h: number };
 }
+
+/** Places a rectangle given in input px over the picture (absolute, by transform). */
+export type Placer = (r: Rect) => CSSProperties;
 
 export interface ViewerProps {
   /** The part of the photo (input px) to fit on open: the A result's region, or the whole photo. */
@@ -44,6 +49,13 @@ export interface ViewerProps {
   onLoupe?(r: Rect): void;
   placeholder?: string;
   onZoomChange?(z: number): void;
+  /**
+   * Drawn over the picture, in the pane that shows A (the right one side by side), with a placer for
+   * input-px rectangles. Elements marked `data-no-pan` take their own pointer events.
+   */
+  overlay?(place: Placer): ReactNode;
+  /** When set, dragging on the picture draws a rectangle (input px) instead of panning. */
+  onDraw?(r: Rect): void;
   ref?: Ref<ViewerHandle>;
 }
 
@@ -129,8 +141,9 @@ export function Viewer(props: ViewerProps) {
       fit: () => zoomAt('fit'),
       actual: () => zoomAt('actual'),
       flick: () => setFlickLeft((f) => !f),
+      view: () => ({ cx: view.cx, cy: view.cy, w: paneW / (view.z * scale), h: paneH / (view.z * scale) }),
     }),
-    [zoomAt],
+    [zoomAt, view.cx, view.cy, view.z, scale, paneW, paneH],
   );
 
   // Wheel zoom (non-passive so the page does not scroll).
@@ -149,7 +162,8 @@ export function Viewer(props: ViewerProps) {
   }, [zoomAt, split, paneW]);
 
   // Pointer: divider drag, loupe drag, or pan. Pointer events cover mouse, pen and touch.
-  const drag = useRef<{ kind: 'pan' | 'divider' | 'loupe'; x: number; y: number; cx: number; cy: number; lx: number; ly: number } | null>(null);
+  const drag = useRef<{ kind: 'pan' | 'divider' | 'loupe' | 'draw'; x: number; y: number; cx: number; cy: number; lx: number; ly: number } | null>(null);
+  const [draft, setDraft] = useState<Rect | null>(null);
   // Two fingers on the picture: pinch to zoom about their midpoint.
   const touches = useRef(new Map<number, { x: number; y: number }>());
   const pinch = useRef<{ dist: number } | null>(null);
@@ -165,7 +179,8 @@ export function Viewer(props: ViewerProps) {
       }
     }
     const t = e.target as HTMLElement;
-    const kind = t.closest('[data-divider]') ? 'divider' : t.closest('[data-loupe]') ? 'loupe' : 'pan';
+    if (t.closest('[data-no-pan]')) return; // overlay controls (face outlines) handle their own clicks
+    const kind = t.closest('[data-divider]') ? 'divider' : t.closest('[data-loupe]') ? 'loupe' : props.onDraw ? 'draw' : 'pan';
     drag.current = {
       kind,
       x: e.clientX,
@@ -180,6 +195,21 @@ export function Viewer(props: ViewerProps) {
       (t.closest('[data-divider]')?.querySelector('[role="slider"]') as HTMLElement | null)?.focus();
       moveDivider(e.clientX);
     }
+    if (kind === 'draw') setDraft(null);
+  };
+  /** Screen point → photo point (input px); both panes show the same place side by side. */
+  const toInput = (clientX: number, clientY: number) => {
+    const r = boxRef.current!.getBoundingClientRect();
+    let sx = clientX - r.left;
+    if (split && sx > paneW) sx -= paneW + 2;
+    return { x: view.cx + (sx - paneW / 2) / k, y: view.cy + (clientY - r.top - paneH / 2) / k };
+  };
+  const draftRect = (d: { x: number; y: number }, clientX: number, clientY: number): Rect => {
+    const a = toInput(d.x, d.y);
+    const b = toInput(clientX, clientY);
+    const x0 = Math.min(a.x, b.x);
+    const y0 = Math.min(a.y, b.y);
+    return { x: Math.round(x0), y: Math.round(y0), w: Math.round(Math.max(a.x, b.x) - x0), h: Math.round(Math.max(a.y, b.y) - y0) };
   };
   const moveDivider = (clientX: number) => {
     const r = boxRef.current?.getBoundingClientRect();
@@ -201,6 +231,7 @@ export function Viewer(props: ViewerProps) {
     const d = drag.current;
     if (!d) return;
     if (d.kind === 'divider') return moveDivider(e.clientX);
+    if (d.kind === 'draw') return setDraft(draftRect(d, e.clientX, e.clientY));
     const dx = e.clientX - d.x;
     const dy = e.clientY - d.y;
     if (d.kind === 'loupe' && props.loupe && props.onLoupe) {
@@ -212,6 +243,12 @@ export function Viewer(props: ViewerProps) {
   const onPointerUp = (e: React.PointerEvent) => {
     touches.current.delete(e.pointerId);
     if (touches.current.size < 2) pinch.current = null;
+    const d = drag.current;
+    if (d?.kind === 'draw' && e.type === 'pointerup') {
+      const r = draftRect(d, e.clientX, e.clientY);
+      if (r.w >= 4 && r.h >= 4) props.onDraw?.(r);
+    }
+    if (d?.kind === 'draw') setDraft(null);
     drag.current = null;
     (e.currentTarget as HTMLElement).releasePointerCapture?.(e.pointerId);
   };
@@ -286,13 +323,24 @@ export function Viewer(props: ViewerProps) {
     );
   };
 
+  const renderOverlay = (pw: number) => {
+    if (!props.overlay && !draft) return null;
+    const placer: Placer = (r) => pos(r, pw);
+    return (
+      <div className="overlay-layer">
+        {props.overlay?.(placer)}
+        {draft && <div className="draw-draft" style={placer(draft)} aria-hidden="true" />}
+      </div>
+    );
+  };
+
   const D = Math.round(divider * paneW);
   const showLeftOnly = mode === 'flick' && flickLeft && props.left;
   const flickSide = mode === 'flick' ? (showLeftOnly ? props.left : props.right ?? props.left) : null;
 
   return (
     <div
-      className={`viewer mode-${mode}`}
+      className={`viewer mode-${mode}${props.onDraw ? ' drawing' : ''}`}
       ref={boxRef}
       onPointerDown={onPointerDown}
       onPointerMove={onPointerMove}
@@ -310,12 +358,14 @@ export function Viewer(props: ViewerProps) {
           <div className="pane-gap" aria-hidden="true" />
           <div className="pane" style={{ width: paneW }}>
             {renderLayers(props.right, paneW)}
+            {renderOverlay(paneW)}
             <span className="side-label right">{props.right?.label}</span>
           </div>
         </>
       ) : mode === 'flick' ? (
         <div className="pane" style={{ width: paneW }}>
           {renderLayers(flickSide ?? null, paneW)}
+          {renderOverlay(paneW)}
           {renderLoupe(paneW)}
           <span className="side-label flick" aria-live="polite">
             {flickSide?.label}
@@ -333,6 +383,7 @@ export function Viewer(props: ViewerProps) {
               {renderLayers(props.right, paneW)}
             </div>
           )}
+          {renderOverlay(paneW)}
           {renderLoupe(paneW)}
           {props.left && <span className="side-label left">{props.left.label}</span>}
           {props.right && <span className="side-label right">{props.right.label}</span>}
