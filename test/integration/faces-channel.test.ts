@@ -14,6 +14,7 @@ import { FaceError, FaceFinder } from '../../src/main/faces';
 import { openDatabase } from '../../src/main/db';
 import { EngineError, type EngineClient } from '../../src/main/engine-client';
 import { MAX_FACES, channels } from '../../src/shared/contract';
+import { facesForRegion } from '../../src/engine/restore';
 import type { FaceDetectReport, Job, Photo, Result } from '../../src/shared/types';
 import { hasShared, SHARED_DATA, sharedSkipReason, tmpDir } from '../helpers/shared-data';
 
@@ -160,6 +161,27 @@ describe('face fields of the contract', () => {
     expect(p.prefs).toEqual({ method: 'portrait', faces: [box], excludeFaces: [0], faceFidelity: { 0: 0.3 } });
     const q = ok<Photo>(await core.dispatch('library.setPrefs', { id, prefs: { fidelity: 0.4, faces: null, excludeFaces: null, faceFidelity: null } }));
     expect(q.prefs).toEqual({ method: 'portrait', fidelity: 0.4 });
+  });
+});
+
+describe('faces of a preview region', () => {
+  it('keeps the faces centred in the region, shifted, with exclusions and knobs re-indexed', () => {
+    const faces = [
+      { x: 0, y: 0, w: 10, h: 10 },
+      { x: 100, y: 100, w: 20, h: 20 },
+      { x: 150, y: 90, w: 20, h: 30 },
+      { x: 190, y: 190, w: 30, h: 30 },
+    ];
+    const r = facesForRegion({ faces, excludeFaces: [0, 2], faceFidelity: { 1: 0.1, 3: 0.9 } }, { x: 90, y: 80, w: 100, h: 100 });
+    expect(r.faces).toEqual([
+      { x: 10, y: 20, w: 20, h: 20 },
+      { x: 60, y: 10, w: 20, h: 30 },
+    ]);
+    expect(r.excludeFaces).toEqual([1]);
+    expect(r.faceFidelity).toEqual({ 0: 0.1 });
+    // Whole photo, or no boxes (the engine detects): unchanged.
+    expect(facesForRegion({ faces, excludeFaces: [2] }, null)).toEqual({ faces, excludeFaces: [2], faceFidelity: undefined });
+    expect(facesForRegion({ excludeFaces: [2] }, { x: 0, y: 0, w: 5, h: 5 })).toEqual({ faces: undefined, excludeFaces: [2], faceFidelity: undefined });
   });
 });
 
