@@ -88,7 +88,9 @@ JSON
 
   say "models → carry/app/models (test fixtures + packages under models/ that have a card.json)"
   cp -r test/fixtures/models/tiny-x4 test/fixtures/models/tiny-face-x8 "$CARRY/app/models/"
-  for d in models/*/; do [ -f "$d/card.json" ] && cp -r "$d" "$CARRY/app/models/"; done
+  # PACK_MODELS=0: leave the real packages out (they travel as tracked files anyway: pass --natural/--face
+  # with absolute paths into the repo on the GPU machine), keeping the carry under the 64 MiB limit.
+  [ "${PACK_MODELS:-1}" = 0 ] || for d in models/*/; do [ -f "$d/card.json" ] && cp -r "$d" "$CARRY/app/models/"; done
   cp "$HERE/run-on-gpu.sh" "$CARRY/"
 
   du -sch "$CARRY"/* >&2
@@ -98,7 +100,8 @@ JSON
 
 find_nvidia_icd() {
   local f
-  for f in /etc/vulkan/icd.d/nvidia_icd*.json /usr/share/vulkan/icd.d/nvidia_icd*.json /usr/local/share/vulkan/icd.d/nvidia_icd*.json; do
+  for f in /etc/vulkan/icd.d/nvidia_icd*.json /usr/share/vulkan/icd.d/nvidia_icd*.json /usr/local/share/vulkan/icd.d/nvidia_icd*.json \
+           /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd*.json; do
     [ -f "$f" ] && { echo "$f"; return 0; }
   done
   return 1
