@@ -96,6 +96,30 @@ describe('fallback to the CPU', () => {
     expect(cpu.reason).toBe('cpu requested');
   });
 
+  it('auto judges speed per tile at the batch each provider runs, not on one tile only', async () => {
+    // What the H100 bench saw: webgpu loses on one 128² tile (9.6 vs 8.1 ms) but wins at its batch.
+    const st = (ms: number, cpuMs: number) => ({ provider: 'webgpu' as const, ok: true, maxAbsDiff: 1.2e-6, tolerance: 1e-3, ms, firstMs: 800, cpuMs, loadMs: 50, tile: 64 });
+    const calls: string[] = [];
+    const timing = (gpu: number, cpu: number) => async (p: string, b: number) => (calls.push(`${p}x${b}`), p === 'webgpu' ? gpu : cpu);
+    const base = { threads: 1, offered: ['webgpu', 'cpu'] as const, noCache: true };
+    const win = await selectProvider('auto', TINY, { ...base, offered: [...base.offered], selfTests: { webgpu: st(9.6, 8.1) }, timePerTile: timing(1.4, 5.0) });
+    expect(win.provider).toBe('webgpu');
+    expect(win.reason).toMatch(/slower than the cpu on one tile .* but faster in batches \(1\.4 ms vs 5\.0 ms per tile at batch \d+ vs 4\)/);
+    oneLine(win.reason);
+    expect(calls).toEqual([`webgpux${batchFor('webgpu', 64)}`, 'cpux4']);
+
+    const lose = await selectProvider('auto', TINY, { ...base, offered: [...base.offered], selfTests: { webgpu: st(9.6, 8.1) }, timePerTile: timing(6, 5) });
+    expect(lose.provider).toBe('cpu');
+    expect(lose.reason).toMatch(/^using cpu: webgpu: works but is slower than the cpu \(9\.6 ms vs 8\.1 ms per 64² step; 6\.0 ms vs 5\.0 ms per tile/);
+
+    // A software adapter (hundreds of times slower on one tile) is not timed on a batch at all.
+    calls.length = 0;
+    const sw = await selectProvider('auto', TINY, { ...base, offered: [...base.offered], selfTests: { webgpu: st(3400, 12) }, timePerTile: timing(1, 5) });
+    expect(sw.provider).toBe('cpu');
+    expect(sw.reason).toMatch(/software adapter\?\)$/);
+    expect(calls).toEqual([]);
+  });
+
   it('decisions are cached per (model, setting)', async () => {
     clearProviderCache();
     const a = selectProvider('dml', TINY, { threads: 1 });
