@@ -242,6 +242,9 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     user.info.faces.forEach((f, i) => {
       expect(f.restored).toBe(true);
       expect(f.score).toBe(1);
+      // For the app's speed estimate: the 128² face runs on 64² tiles, a quarter of 128² each.
+      expect(f.calls128).toBeCloseTo(f.calls / 4);
+      expect(f.msSampling).toBeGreaterThan(0);
       expect(Math.hypot(f.landmarks[2][0] - pasted[i].landmarks[2][0], f.landmarks[2][1] - pasted[i].landmarks[2][1])).toBeLessThan(0.15 * pasted[i].size);
     });
   });
@@ -275,6 +278,8 @@ describe('portrait: natural background and no faces', () => {
     expect(r.info.background).toBe('tiny-x4');
     expect(r.info.faces).toEqual([]);
     expect(r.info.backgroundCalls).toBeGreaterThan(0);
+    expect(r.info.backgroundCalls128).toBeGreaterThan(0);
+    expect(r.info.msBackgroundSampling).toBeGreaterThan(0);
     expect(r.image.width).toBe(w * 4);
   });
 });

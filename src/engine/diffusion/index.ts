@@ -70,6 +70,11 @@ export interface DiffusionInfo {
   seed: number;
   /** Denoiser evaluations, summed over tiles (and passes). */
   calls: number;
+  /**
+   * The same evaluations counted in 128×128-tile units (Σ calls × tile area / 128²): what a measured
+   * time is divided by to give the "ms per 128² call" speed the app estimates with (src/main/speed.ts).
+   */
+  calls128: number;
   /** The most denoiser evaluations any one tile needed (what "calls per image" means for one tile). */
   callsPerTile: number;
   /** Fine levels run by at least one tile, descending (tiles may differ under a policy). */
@@ -114,6 +119,7 @@ function abortError(signal: AbortSignal): Error {
 interface PassResult {
   image: ImageF32;
   calls: number;
+  calls128: number;
   callsPerTile: number;
   fineLevelsPerTile: number[][];
   onnxRuns: number;
@@ -315,7 +321,7 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
     }
   }
   for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > 1 ? 1 : out[i];
-  return { image: { width: W, height: H, data: out }, calls, callsPerTile, fineLevelsPerTile, onnxRuns, msOnnx, policyCalls, msPolicy };
+  return { image: { width: W, height: H, data: out }, calls, calls128: (calls * plane) / (128 * 128), callsPerTile, fineLevelsPerTile, onnxRuns, msOnnx, policyCalls, msPolicy };
 }
 
 /**
@@ -366,6 +372,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
 
   let img = grey ? toGreyImage(lr) : lr;
   let calls = 0;
+  let calls128 = 0;
   let callsPerTile = 0;
   let onnxRuns = 0;
   let msOnnx = 0;
@@ -401,6 +408,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     pass++;
     img = r.image;
     calls += r.calls;
+    calls128 += r.calls128;
     callsPerTile = Math.max(callsPerTile, r.callsPerTile);
     onnxRuns += r.onnxRuns;
     msOnnx += r.msOnnx;
@@ -418,6 +426,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     splitN: N,
     seed: opts.seed,
     calls,
+    calls128,
     callsPerTile,
     fineLevelsRun: [...union].sort((a, b) => b - a),
     tiles: tilesTotal,

@@ -84,6 +84,9 @@ export interface PortraitFaceInfo {
   landmarks: Point[];
   score: number;
   calls: number;
+  /** Its denoiser calls in 128²-tile units and the face model's sampling time (for the app's speed estimate). */
+  calls128?: number;
+  msSampling?: number;
   restored: boolean;
   reason?: string;
   /** The template frame's size in input pixels (the face model sees it at 16 px). */
@@ -105,6 +108,9 @@ export interface PortraitInfo {
   /** Denoiser calls, background + faces. */
   calls: number;
   backgroundCalls: number;
+  /** The background's denoiser calls in 128²-tile units and the natural model's sampling time (0 for Lanczos). */
+  backgroundCalls128: number;
+  msBackgroundSampling: number;
   msBackground: number;
   msDetect: number;
   msFaces: number;
@@ -366,6 +372,8 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   report({ stage: 'background', fraction: 0 });
   let bg: ImageU8;
   let backgroundCalls = 0;
+  let backgroundCalls128 = 0;
+  let msBackgroundSampling = 0;
   let background = 'lanczos';
   if (natural) {
     const model = await cachedModel(natural.dir, opts.threads);
@@ -380,6 +388,8 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     });
     bg = f32ToU8(r.image);
     backgroundCalls = r.info.calls;
+    backgroundCalls128 = r.info.calls128;
+    msBackgroundSampling = r.info.msSampling;
     background = natural.id;
   } else {
     const rgb3 = lrRgb.channels === 3 ? lrRgb : f32ToU8(lrF);
@@ -450,7 +460,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     const bgT = backgroundInTemplate(bg, M, size);
     const matched = matchLowFrequency(r.image, bgT, size / 16, grey);
     blendFace(out, matched, mask, M);
-    infos.push({ ...base, calls: r.info.calls, restored: true, faceScale: fs, fidelity: opts.faceFidelity?.[i] ?? opts.fidelity, ms: Math.round(performance.now() - tf) });
+    infos.push({ ...base, calls: r.info.calls, calls128: r.info.calls128, msSampling: Math.round(r.info.msSampling * 10) / 10, restored: true, faceScale: fs, fidelity: opts.faceFidelity?.[i] ?? opts.fidelity, ms: Math.round(performance.now() - tf) });
   }
   report({ stage: 'blend', fraction: 0.999 });
   return {
@@ -461,6 +471,8 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
       faceModel: faceModel?.id ?? null,
       calls,
       backgroundCalls,
+      backgroundCalls128,
+      msBackgroundSampling: Math.round(msBackgroundSampling * 10) / 10,
       msBackground: Math.round(msBackground),
       msDetect: Math.round(msDetect),
       msFaces: Math.round(performance.now() - t2),
