@@ -12,6 +12,7 @@ import { Library } from './library';
 import { JobQueue } from './queue';
 import { EngineClient, forkNodeHost, type HostSpawner } from './engine-client';
 import { nodeSettingsStore, type SettingsStore } from './settings';
+import { recordSamples, speedSamples, withSpeed } from './speed';
 import { FaceError, FaceFinder } from './faces';
 import { MAX_INPUT_PIXELS } from '../engine/image-io';
 import { oneLine } from '../engine/errors';
@@ -94,6 +95,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   };
   queue.on('progress', (job) => emit('job.progress', job));
   queue.on('finished', (job, result) => {
+    // Learn this computer's denoiser speed before anyone asks models.list again.
+    if (result && job.state === 'done') {
+      try {
+        const samples = speedSamples(result);
+        if (samples.length) settings.setSpeed(recordSamples(settings.getSpeed(), samples));
+      } catch {
+        /* a speed estimate is best-effort; never fail a finished job over it */
+      }
+    }
     emit('job.finished', { job, result });
     if (result) emit('library.changed', { reason: 'result' });
   });
@@ -109,6 +119,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   };
   const grant = (p: string) => void roots.add(realOrResolved(p));
 
+  /** The card's reference speed (metrics.msPerCall128) per model id. */
+  const cardSpeed = new Map<string, number | null>();
   let modelsCache: { at: number; list: ModelInfo[] } | null = null;
   async function listModels(): Promise<ModelInfo[]> {
     if (modelsCache && Date.now() - modelsCache.at < 30_000) return modelsCache.list;
@@ -130,10 +142,15 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
               fineSteps: m.card.sampler.fineSteps,
               fixedStrideCalls: m.card.sampler.fixedStrideCalls,
               hasPolicy: !!m.card.files.policy,
-              msPerCall128: typeof m.card.metrics?.msPerCall128 === 'number' ? (m.card.metrics.msPerCall128 as number) : null,
+              tile: m.card.tile,
             }
           : { id: m.id, ok: false, error: m.error ?? 'invalid package' },
       );
+      cardSpeed.clear();
+      for (const m of found) {
+        const v = m.ok ? m.card?.metrics?.msPerCall128 : undefined;
+        cardSpeed.set(m.id, typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
+      }
     } catch (e) {
       list = [];
       void e;
@@ -229,7 +246,11 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       if (a.patch.outputDir && !path.isAbsolute(a.patch.outputDir)) throw new HandlerError('BAD_ARGS', 'output folder must be an absolute path');
       return settings.set(a.patch as never);
     },
-    'models.list': () => listModels(),
+    'models.list': async () => {
+      const table = settings.getSpeed();
+      const provider = settings.get().provider;
+      return (await listModels()).map((m) => withSpeed(m, cardSpeed.get(m.id), table, provider));
+    },
     'faces.detect': async (a) => {
       const p = need(library.get(a.photoId), `photo ${a.photoId}`);
       const natural = a.scale ? (await listModels()).some((m) => m.ok && m.task === 'natural' && (m.scales ?? []).includes(a.scale!)) : undefined;

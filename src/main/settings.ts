@@ -5,11 +5,18 @@
 import * as os from 'node:os';
 import { SettingsSchema } from '../shared/contract';
 import type { Settings } from '../shared/types';
+import { parseSpeedTable, type SpeedTable } from './speed';
 
 export interface SettingsStore {
   get(): Settings;
   set(patch: Partial<Settings>): Settings;
+  /** Denoiser speeds measured by finished jobs (speed.ts). Kept beside the settings, not part of them. */
+  getSpeed(): SpeedTable;
+  setSpeed(table: SpeedTable): void;
 }
+
+/** The store key of the measured speeds (not a Settings field: the renderer neither sees nor sets it). */
+export const SPEED_KEY = 'measuredSpeed';
 
 export function defaultSettings(): Settings {
   return {
@@ -53,6 +60,10 @@ export function settingsFromConf(conf: ConfLike): SettingsStore {
       const next = SettingsSchema.parse({ ...read(), ...patch });
       for (const [k, v] of Object.entries(patch)) conf.set(k, (next as Record<string, unknown>)[k] ?? v);
       return read();
+    },
+    getSpeed: () => parseSpeedTable(conf.store[SPEED_KEY]),
+    setSpeed(table) {
+      conf.set(SPEED_KEY, parseSpeedTable(table));
     },
   };
 }

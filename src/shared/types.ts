@@ -184,9 +184,21 @@ export interface ModelInfo {
   fineSteps?: number;
   fixedStrideCalls?: number;
   hasPolicy?: boolean;
-  /** Measured ms per denoiser call on a 128x128 tile on this machine, when known. */
+  /** Tiling of the canvas the denoiser runs on (the card's), for counting tiles like the engine does. */
+  tile?: { size: number; overlap: number; multiple: number };
+  /**
+   * ms per denoiser call on a 128×128 tile under the current provider setting: measured by finished
+   * jobs on this computer, else the card's reference measurement; null when neither exists.
+   */
   msPerCall128?: number | null;
+  msPerCall128Source?: SpeedSource | null;
+  /** The same on the CPU (method portrait runs its models there). */
+  msPerCall128Cpu?: number | null;
+  msPerCall128CpuSource?: SpeedSource | null;
 }
+
+/** Where a speed comes from: jobs on this computer, or the model card's reference machine. */
+export type SpeedSource = 'measured' | 'card';
 
 export interface MethodInfo {
   id: string;
