@@ -1,6 +1,6 @@
 /** What the knob implies for a model: split point N, call budget, time estimate for one photo. */
 import { knobToN } from '../shared/card';
-import type { MethodInfo, ModelInfo } from '../shared/types';
+import type { MethodInfo, ModelInfo, SpeedSource } from '../shared/types';
 
 export interface KnobFacts {
   /** Split point on the fine grid (null when the method has no knob). */
@@ -11,8 +11,10 @@ export interface KnobFacts {
   fineIsMax: boolean;
   calls: number;
   tiles: number;
-  /** Estimated time in ms, null when the model has no measured speed. */
+  /** Estimated time in ms, null when the model has no speed (measured or from its card). */
   estMs: number | null;
+  /** Where the speed behind estMs comes from. */
+  estSource: SpeedSource | null;
   knobApplies: boolean;
 }
 
@@ -45,6 +47,52 @@ export function tilesFor(outW: number, outH: number, tile = 128): number {
   return Math.max(1, Math.ceil(outW / tile)) * Math.max(1, Math.ceil(outH / tile));
 }
 
+/** Tiles along one axis, and their length, as the engine lays them out (src/engine/diffusion/tiles.ts). */
+function axisTiles(size: number, t: { size: number; overlap: number; multiple: number }): { count: number; len: number } {
+  const n = Math.max(1, Math.round(size));
+  if (n <= t.size) return { count: 1, len: Math.ceil(n / t.multiple) * t.multiple };
+  return { count: Math.ceil((n - t.size) / Math.max(1, t.size - t.overlap)) + 1, len: t.size };
+}
+
+/**
+ * The tiles the denoiser runs on for an output of outW × outH, and the same counted in 128²-tile
+ * units (tile area / 128² each), which is what a "ms per 128² call" speed multiplies. Without the
+ * model's tiling: 128² tiles, no overlap.
+ */
+export function tileWork(model: Pick<ModelInfo, 'tile'> | undefined, outW: number, outH: number): { tiles: number; units128: number } {
+  const t = model?.tile;
+  if (!t || !(t.size > 0) || !(t.multiple > 0)) {
+    const tiles = tilesFor(outW, outH);
+    return { tiles, units128: tiles };
+  }
+  const x = axisTiles(outW, t);
+  const y = axisTiles(outH, t);
+  const tiles = x.count * y.count;
+  return { tiles, units128: (tiles * x.len * y.len) / (128 * 128) };
+}
+
+/** The model as method portrait runs it: on the CPU, so with its CPU speed. */
+export function onCpu(model: ModelInfo | undefined): ModelInfo | undefined {
+  if (!model || model.msPerCall128Cpu === undefined) return model;
+  return { ...model, msPerCall128: model.msPerCall128Cpu, msPerCall128Source: model.msPerCall128CpuSource ?? null };
+}
+
+/** Where a combined estimate comes from: measured only when every part was. */
+export function combineSources(...s: (SpeedSource | null | undefined)[]): SpeedSource | 'mixed' | null {
+  const known = s.filter((x): x is SpeedSource => x != null);
+  if (!known.length) return null;
+  if (known.every((x) => x === 'measured')) return 'measured';
+  if (known.every((x) => x === 'card')) return 'card';
+  return 'mixed';
+}
+
+/** The words after an estimate saying where its speed comes from. */
+export function sourceNote(s: SpeedSource | 'mixed' | null): string {
+  if (s === 'measured') return 'measured on this computer';
+  if (s === 'card') return 'reference machine';
+  if (s === 'mixed') return 'partly reference machine';
+  return '';
+}
 export function knobFacts(
   model: ModelInfo | undefined,
   sampler: string,
@@ -52,8 +100,8 @@ export function knobFacts(
   outW: number,
   outH: number,
 ): KnobFacts {
-  const tiles = tilesFor(outW, outH);
-  if (!model) return { n: null, coarse: 0, fine: 0, fineIsMax: false, calls: 0, tiles, estMs: 0, knobApplies: false };
+  if (!model) return { n: null, coarse: 0, fine: 0, fineIsMax: false, calls: 0, tiles: tilesFor(outW, outH), estMs: 0, estSource: null, knobApplies: false };
+  const { tiles, units128 } = tileWork(model, outW, outH);
   const pts = model.knob && model.knob.length >= 2 ? model.knob : [[0, 2], [1, 40]] as [number, number][];
   const n = knobToN({ sampler: { knob: pts, coarseSteps: 1, fineSteps: 1, fixedStrideCalls: 1 } }, knob);
   const coarse = model.coarseSteps ?? 10;
@@ -78,6 +126,8 @@ export function knobFacts(
     fine = Math.min(F, n);
   }
   const calls = c + fine;
-  const estMs = model.msPerCall128 != null ? tiles * calls * model.msPerCall128 : null;
-  return { n: knobApplies ? n : null, coarse: c, fine, fineIsMax, calls, tiles, estMs, knobApplies };
+  const ms = model.msPerCall128;
+  const estMs = ms != null && ms > 0 ? units128 * calls * ms : null;
+  const estSource = estMs == null ? null : (model.msPerCall128Source ?? 'card');
+  return { n: knobApplies ? n : null, coarse: c, fine, fineIsMax, calls, tiles, estMs, estSource, knobApplies };
 }

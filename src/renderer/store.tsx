@@ -95,6 +95,18 @@ export function AppProvider({ children }: { children: ReactNode }) {
     });
   }, []);
 
+  // Models carry this computer's measured speed, which every finished diffusion job refines.
+  const modelsReq = useRef(0);
+  const refreshModels = useCallback(async () => {
+    const n = ++modelsReq.current;
+    try {
+      const mo = await call('models.list', {});
+      if (n === modelsReq.current) setModels(mo);
+    } catch {
+      /* keep the models we have */
+    }
+  }, []);
+
   const refreshJobs = useCallback(async () => {
     const list = await call('jobs.list', { limit: 1000 });
     setJobMap(new Map(list.map((j) => [j.id, j])));
@@ -111,9 +123,10 @@ export function AppProvider({ children }: { children: ReactNode }) {
         // Models and methods are needed by the photo view and dialogs, not by the first screen:
         // fetch them once the gallery has had its turn (model discovery can take a second).
         await new Promise((r) => setTimeout(r, 400));
+        const req = ++modelsReq.current;
         const [mo, me] = await Promise.all([call('models.list', {}), call('methods.list', {})]);
         if (!alive) return;
-        setModels(mo);
+        if (req === modelsReq.current) setModels(mo);
         setMethods(me);
         await refreshJobs();
       } catch (e) {
@@ -122,7 +135,10 @@ export function AppProvider({ children }: { children: ReactNode }) {
     })();
     const offs = [
       on('job.progress', (j) => mergeJobs([j])),
-      on('job.finished', ({ job }) => mergeJobs([job])),
+      on('job.finished', ({ job, result }) => {
+        mergeJobs([job]);
+        if (job.state === 'done' && result && result.calls > 0) void refreshModels();
+      }),
       on('jobs.batchFinished', (b) => {
         void refreshJobs().catch(() => {});
         if (b.done + b.failed + b.cancelled < 2) return; // a single job: its own view says it finished
@@ -138,14 +154,15 @@ export function AppProvider({ children }: { children: ReactNode }) {
       alive = false;
       offs.forEach((f) => f());
     };
-  }, [mergeJobs, refreshJobs, toast]);
+  }, [mergeJobs, refreshJobs, refreshModels, toast]);
 
   const saveSettings = useCallback(async (patch: Partial<Settings>) => {
     const s = await call('settings.set', { patch });
     setSettings(s);
     applyTheme(s.theme);
+    if (patch.provider !== undefined) void refreshModels(); // speeds are per provider
     return s;
-  }, []);
+  }, [refreshModels]);
 
   const jobs = useMemo(() => {
     const order: Record<Job['state'], number> = { running: 0, queued: 1, failed: 2, cancelled: 3, done: 4 };

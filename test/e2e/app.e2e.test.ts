@@ -149,6 +149,7 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await page.locator('.knob-value', { hasText: '0.70' }).waitFor();
     expect(await page.getByTestId('calls').innerText()).toMatch(/10 coarse \+ up to \d+ fine/);
     expect(await page.getByTestId('estimate').innerText()).toMatch(/unknown|≈/);
+    expect(await page.getByTestId('speed-source').innerText()).toMatch(/not measured yet|this computer|reference machine/);
     await shotBothThemes(page, '04-photo-no-result');
     await axeClean('photo-empty');
 
@@ -191,6 +192,9 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     expect(facts).toMatch(new RegExp(`Split point N\\s+${shownN}\\b`));
     expect(facts).toMatch(/Fine steps run/);
     expect(facts).toMatch(/Seed\s+0/);
+    // The preview measured tiny-x4's speed on this computer: the estimate uses it and says so.
+    await page.getByTestId('speed-source').filter({ hasText: 'measured on this computer' }).waitFor();
+    expect(await page.getByTestId('estimate').innerText()).toMatch(/^≈ .+ for this photo \([\d,]+ tiles?\)$/);
     // the knob, scale and method are remembered for this photo
     const opened = await page.locator('.photo-view').getAttribute('aria-label');
     expect(opened).toBe('Photo portrait_grey_small_04.jpg');

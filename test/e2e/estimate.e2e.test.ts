@@ -24,10 +24,13 @@ describe('knob facts', () => {
     expect(knobFacts(model, 'ddim:50', 1, 128, 128)).toMatchObject({ calls: 50, n: null, knobApplies: false });
   });
 
-  it('time = tiles × calls × ms per 128² call, unknown without a measurement', () => {
+  it('time = tiles × calls × ms per 128² call, unknown without a speed', () => {
     expect(tilesFor(1400, 1700)).toBe(11 * 14);
     expect(knobFacts(model, 'skipdiff', 0.5, 256, 256).estMs).toBe(4 * 20 * 20);
     expect(knobFacts({ ...model, msPerCall128: null }, 'skipdiff', 0.5, 256, 256).estMs).toBeNull();
+    // The speed's source travels with the estimate (a card's reference unless measured here).
+    expect(knobFacts(model, 'skipdiff', 0.5, 256, 256).estSource).toBe('card');
+    expect(knobFacts({ ...model, msPerCall128Source: 'measured' }, 'skipdiff', 0.5, 256, 256).estSource).toBe('measured');
   });
 
   it('classic methods have no model; auto picks a usable model for the scale', () => {

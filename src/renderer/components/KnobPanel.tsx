@@ -1,7 +1,8 @@
 /** Method, scale and the Faithful ↔ Detailed knob, with what the knob implies (N, calls, time). */
 import { useId } from 'react';
 import type { Scale } from '../../shared/types';
-import { knobFacts, modelFor, naturalModelFor } from '../estimate';
+import { combineSources, knobFacts, modelFor, naturalModelFor, onCpu, sourceNote } from '../estimate';
+import type { SpeedSource } from '../../shared/types';
 import { fmtMs, plural } from '../format';
 import { useApp } from '../store';
 
@@ -38,31 +39,50 @@ export function KnobPanel({ value, onChange, sizes, estimateFor, compact, faces 
   let facts = knobFacts(model, sampler, value.fidelity, 1, 1);
   const portrait = value.method === 'portrait';
   let estimateText: string | null = null;
+  /** Where the speed behind the estimate comes from; `unmeasured` names a model without any. */
+  let speed: ReturnType<typeof combineSources> = null;
+  let unmeasured: string | null = null;
   if (portrait) {
     // Each face is one 128² run of the face model; the rest is the natural model's (or Lanczos).
-    facts = knobFacts(model, sampler, value.fidelity, 128, 128);
+    // Portrait runs both on the CPU, so their CPU speeds apply.
+    facts = knobFacts(onCpu(model), sampler, value.fidelity, 128, 128);
     calls = facts.calls;
-    const natural = naturalModelFor(models, value.scale);
+    const natural = onCpu(naturalModelFor(models, value.scale));
     let bg: number | null = 0;
+    let bgSource: SpeedSource | null = null;
     for (const s of sizes) {
       const f = natural ? knobFacts(natural, sampler, value.fidelity, s.w * value.scale, s.h * value.scale) : null;
       if (f) bg = bg == null || f.estMs == null ? null : bg + f.estMs;
+      bgSource ??= f?.estSource ?? null;
     }
     const perFace = facts.estMs;
     const rest = natural ? `the ${natural.id} enlargement` : 'a Lanczos enlargement';
     const restMs = natural ? bg : 0;
-    if (faces === 0) estimateText = natural && restMs != null ? `no face to restore: ≈ ${fmtMs(restMs)} for ${rest}` : `no face to restore: ${rest} only`;
-    else if (perFace == null || restMs == null) estimateText = `unknown (${(perFace == null ? model?.id : natural?.id) ?? 'model'} speed not measured yet)`;
-    else if (faces == null) estimateText = `≈ ${fmtMs(perFace)} per face, plus ${rest}${natural ? ` (≈ ${fmtMs(restMs)})` : ''}`;
-    else estimateText = `≈ ${fmtMs(perFace * faces + restMs)} for ${plural(faces, 'face')}${natural ? ` and ${rest}` : `, plus ${rest}`}`;
+    if (faces === 0) {
+      estimateText = natural && restMs != null ? `no face to restore: ≈ ${fmtMs(restMs)} for ${rest}` : `no face to restore: ${rest} only`;
+      speed = natural ? bgSource : null;
+      if (natural && restMs == null) unmeasured = natural.id;
+    } else if (perFace == null || restMs == null) {
+      estimateText = 'unknown';
+      unmeasured = (perFace == null ? model?.id : natural?.id) ?? 'model';
+    } else {
+      speed = combineSources(facts.estSource, natural ? bgSource : null);
+      if (faces == null) estimateText = `≈ ${fmtMs(perFace)} per face, plus ${rest}${natural ? ` (≈ ${fmtMs(restMs)})` : ''}`;
+      else estimateText = `≈ ${fmtMs(perFace * faces + restMs)} for ${plural(faces, 'face')}${natural ? ` and ${rest}` : `, plus ${rest}`}`;
+    }
   } else {
+    const sources: (SpeedSource | null)[] = [];
     for (const s of sizes) {
       facts = knobFacts(model, sampler, value.fidelity, s.w * value.scale, s.h * value.scale);
       calls = facts.calls;
       tiles += facts.tiles;
       if (estMs != null) estMs = facts.estMs == null ? null : estMs + facts.estMs;
+      sources.push(facts.estSource);
     }
+    if (estMs == null) unmeasured = model?.id ?? 'model';
+    else speed = combineSources(...sources);
   }
+  const speedText = unmeasured ? `${unmeasured} not measured yet` : speed ? sourceNote(speed) : 'not needed';
 
   const setMethod = (m: string) => {
     const info = methods.find((x) => x.id === m);
@@ -136,9 +156,13 @@ export function KnobPanel({ value, onChange, sizes, estimateFor, compact, faces 
               <dt>Method</dt>
               <dd>Classic resampling: no knob, no invented detail</dd>
             </div>
-            <div>
+            <div className="two-lines">
               <dt>Estimated time</dt>
               <dd>about a second for {estimateFor}</dd>
+            </div>
+            <div className="reserve">
+              <dt>&nbsp;</dt>
+              <dd>&nbsp;</dd>
             </div>
             <div className="reserve">
               <dt>&nbsp;</dt>
@@ -158,14 +182,15 @@ export function KnobPanel({ value, onChange, sizes, estimateFor, compact, faces 
                 {calls} calls per {portrait ? 'face' : 'tile'} ({facts.coarse} coarse + {facts.fineIsMax ? `up to ${facts.fine}` : facts.fine} fine)
               </dd>
             </div>
-            <div>
+            <div className="two-lines">
               <dt>Estimated time</dt>
               <dd data-testid="estimate">
-                {estimateText ??
-                  (estMs == null
-                    ? `unknown (${model?.id ?? 'model'} speed not measured yet)`
-                    : `≈ ${fmtMs(estMs)} for ${estimateFor} (${plural(tiles, 'tile')})`)}
+                {estimateText ?? (estMs == null ? 'unknown' : `≈ ${fmtMs(estMs)} for ${estimateFor} (${plural(tiles, 'tile')})`)}
               </dd>
+            </div>
+            <div>
+              <dt>Speed from</dt>
+              <dd data-testid="speed-source">{speedText}</dd>
             </div>
           </>
         )}
