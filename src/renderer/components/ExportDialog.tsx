@@ -4,6 +4,7 @@ import type { OutputFormat, Result } from '../../shared/types';
 import { call, errorLine } from '../api';
 import { fmtBytes } from '../format';
 import { useApp } from '../store';
+import { FormatFields } from './FormatFields';
 
 export function ExportDialog({ result, onClose }: { result: Result; onClose(): void }) {
   const { settings, toast } = useApp();
@@ -49,31 +50,7 @@ export function ExportDialog({ result, onClose }: { result: Result; onClose(): v
         <p className="muted">
           {result.width}×{result.height} px. You choose where it goes next.
         </p>
-        <fieldset className="field">
-          <legend>Format</legend>
-          <div className="segmented">
-            {(['png', 'jpeg', 'webp'] as OutputFormat[]).map((f) => (
-              <label key={f} className={`seg${format === f ? ' on' : ''}`}>
-                <input type="radio" name="export-format" value={f} checked={format === f} onChange={() => setFormat(f)} />
-                {f.toUpperCase()}
-              </label>
-            ))}
-          </div>
-        </fieldset>
-        <div className="field">
-          <label htmlFor="export-quality">
-            Quality <span className="value">{format === 'png' ? 'lossless' : quality}</span>
-          </label>
-          <input
-            id="export-quality"
-            type="range"
-            min={1}
-            max={100}
-            value={quality}
-            disabled={format === 'png'}
-            onChange={(e) => setQuality(Number(e.target.value))}
-          />
-        </div>
+        <FormatFields format={format} quality={quality} onFormat={setFormat} onQuality={setQuality} control="buttons" />
         <label className="check-field">
           <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
           <span>Keep the original's metadata (EXIF, colour profile)</span>

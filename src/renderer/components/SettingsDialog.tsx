@@ -3,6 +3,7 @@ import { useState } from 'react';
 import type { Settings } from '../../shared/types';
 import { errorLine } from '../api';
 import { useApp } from '../store';
+import { FormatFields } from './FormatFields';
 import { Modal } from './Modal';
 
 const SAMPLERS: [string, string][] = [
@@ -112,20 +113,13 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
                 spellCheck={false}
               />
             </label>
-            <label className="field">
-              <span>Format</span>
-              <select value={draft.outputFormat} onChange={(e) => set('outputFormat', e.target.value as Settings['outputFormat'])}>
-                <option value="png">PNG (lossless)</option>
-                <option value="jpeg">JPEG</option>
-                <option value="webp">WebP</option>
-              </select>
-            </label>
-            <div className="field">
-              <label htmlFor="set-quality">
-                Quality <span className="value">{draft.outputFormat === 'png' ? 'lossless' : draft.outputQuality}</span>
-              </label>
-              <input id="set-quality" type="range" min={1} max={100} value={draft.outputQuality} disabled={draft.outputFormat === 'png'} onChange={(e) => set('outputQuality', Number(e.target.value))} />
-            </div>
+            <FormatFields
+              format={draft.outputFormat}
+              quality={draft.outputQuality}
+              onFormat={(f) => set('outputFormat', f)}
+              onQuality={(q) => set('outputQuality', q)}
+              control="select"
+            />
             <label className="check-field">
               <input type="checkbox" checked={draft.keepMetadata} onChange={(e) => set('keepMetadata', e.target.checked)} />
               <span>Keep the original's metadata (EXIF, colour profile)</span>
