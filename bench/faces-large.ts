@@ -15,11 +15,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import type { ImageF32, ImageU8 } from '../src/engine/image';
-import { f32ToU8 } from '../src/engine/image';
+import { f32ToU8, u8ToF32 } from '../src/engine/image';
 import { bicubicResize, loadModel, restoreDiffusion, type ModelPackage } from '../src/engine/diffusion/index';
 import { psnrY, ssimY } from '../src/engine/metrics/fullref';
 import { lrConsistency, noReferenceScore } from '../src/engine/metrics/index';
-import { degradeToModelInput, lanczosU8 } from '../src/engine/faces/portrait';
+import { degradeToModelInput, lanczosU8, matchLowFrequency } from '../src/engine/faces/portrait';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const VAL = path.resolve(ROOT, '../shared/data/faces/val');
@@ -35,7 +35,8 @@ const model = await loadModel(modelDir);
 // The natural package too, when present: what the background gives a face when it is not Lanczos.
 const natDir = opt('--natural') ?? path.join(ROOT, 'models/natural-x4');
 const natural = fs.existsSync(path.join(natDir, 'card.json')) ? await loadModel(natDir) : null;
-const sizes = [16, 24, 32, 48, 64];
+const sizes = (opt('--sizes') ?? '16,24,32,48,64').split(',').map(Number);
+const matchSigmas = (opt('--match-sigmas') ?? '0.35,0.5').split(',').map(Number);
 console.log('model', model.id, 'knob', fidelity);
 
 const files = fs.readdirSync(VAL).filter((f) => f.endsWith('.png')).sort().slice(0, n);
@@ -70,12 +71,18 @@ for (const f of files) {
     t = performance.now();
     const in16 = F === 16 ? lrF : degradeToModelInput(lrF, F / 16);
     const r16 = await restoreDiffusion(model, in16, { scale: 8, sampler: 'skipdiff', fidelity, seed: 1 });
-    add(`F${F} face-16`, hr, f32ToU8(r16.image), lr, performance.now() - t);
+    const ms16 = performance.now() - t;
+    add(`F${F} face-16`, hr, f32ToU8(r16.image), lr, ms16);
+    // What portrait blends: the face with its low frequencies (σ in input px) taken from the background
+    // (natural where it makes 128/F, else Lanczos), as `matchLowFrequency` does in the pipeline.
+    let bgF: ImageF32 = u8ToF32(await lanczosU8(lr, 128, 128));
     if (natural && 128 % F === 0) {
       t = performance.now();
       const rn = await restoreDiffusion(natural, lrF, { scale: 128 / F, sampler: 'skipdiff', fidelity, seed: 1 });
       add(`F${F} natural`, hr, f32ToU8(rn.image), lr, performance.now() - t);
+      bgF = rn.image;
     }
+    for (const sg of matchSigmas) add(`F${F} face-16+match${sg}`, hr, f32ToU8(matchLowFrequency(r16.image, bgF, sg * (128 / F), false)), lr, ms16);
     if (F !== 16 && 128 % F === 0) {
       const s = 128 / F;
       const lower: ModelPackage = { ...model, card: { ...model.card, scales: [...model.card.scales, s] } };

@@ -3,7 +3,7 @@
  * natural model (or Lanczos), blended back.
  *
  *   1. background  the whole photo ×scale: the natural package for the scale (task 'natural') when one
- *                  exists, else Lanczos (sharp lanczos3);
+ *                  exists, else Lanczos (centre-aligned Lanczos-3, src/engine/resample.ts);
  *   2. faces       detected on the input (detect.ts) or given by the user (`faces`), minus `excludeFaces`;
  *   3. per face    5 landmarks → output coordinates → similarity (Umeyama) onto the 128² template
  *                  (template.ts, measured on faces/train) → the aligned 128² crop at output
@@ -18,10 +18,10 @@
  *
  * Pixels outside every face mask are byte-identical to the background result.
  */
-import sharp from 'sharp';
 import type { ImageF32, ImageU8 } from '../image';
 import { f32ToU8, u8ToF32 } from '../image';
 import { blurPlane } from '../diffusion/color';
+import { resizeU8 } from '../resample';
 import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
@@ -61,6 +61,8 @@ export interface PortraitOptions {
   faceModel?: string;
   /** Background model id (default: the first 'natural' package serving `scale`; 'lanczos' forces Lanczos). */
   backgroundModel?: string;
+  /** A background already made at this scale (W·scale × H·scale RGB), e.g. an earlier natural result: reused as is. */
+  backgroundImage?: { image: ImageU8; id: string };
   /** A loaded face package to use instead of looking one up (tests, bench). */
   faceModelPackage?: ModelPackage;
   /** Faces whose 128² template frame spans more input pixels than this are left to the background. */
@@ -74,6 +76,13 @@ export interface PortraitOptions {
   faceScale?: 'model' | 'adaptive';
   /** Faces whose template frame spans fewer input pixels than this (default 8) are left to the background. */
   minFaceFramePx?: number;
+  /**
+   * How much of each restored face is taken from the background result: its low frequencies, up to a
+   * Gaussian of this σ in INPUT pixels (so the split follows what the input resolves: a 35 px face keeps
+   * the input's own structure, a 12 px face takes almost everything from the face model). Default
+   * MATCH_SIGMA_INPUT_PX; `null` = the earlier fixed σ of size/16 template px (8 px of a 128² frame).
+   */
+  matchSigmaInputPx?: number | null;
   /** Faces whose 5 landmarks fit the template worse than this (mean, template px) are not restored (default 9). */
   maxLandmarkResidual?: number;
   detect?: DetectOptions;
@@ -135,15 +144,9 @@ function abortError(): Error {
   return e;
 }
 
+/** Lanczos-3, centre-aligned (src/engine/resample.ts; sharp's enlargement sits half an output pixel off). */
 export async function lanczosU8(img: ImageU8, w: number, h: number): Promise<ImageU8> {
-  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
-    raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 },
-    limitInputPixels: false,
-  })
-    .resize(w, h, { kernel: 'lanczos3', fit: 'fill' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return resizeU8(img, w, h, 'lanczos3');
 }
 
 function isGrey(img: ImageU8): boolean {
@@ -245,6 +248,13 @@ function backgroundInTemplate(bg: ImageU8, M: Similarity, size: number): ImageF3
   }
   return { width: size, height: size, data: out };
 }
+
+/**
+ * Default σ (input pixels) of the low-frequency match, chosen by measurement (bench/faces-match.ts on an old
+ * photo, bench/faces-large.ts on faces/val; bench/README-faces.md): 0.35 keeps a 24–48 px face 0.5–4 dB closer
+ * to the truth than the face model alone and costs 0.1 dB on 16 px faces.
+ */
+export const MATCH_SIGMA_INPUT_PX = 0.35;
 
 /**
  * Low-frequency colour match in the template frame: face + (blur(bg) − blur(face)), σ in template
@@ -375,7 +385,12 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   let backgroundCalls128 = 0;
   let msBackgroundSampling = 0;
   let background = 'lanczos';
-  if (natural) {
+  if (opts.backgroundImage) {
+    const b = opts.backgroundImage.image;
+    if (b.width !== W || b.height !== H || b.channels !== 3) throw new RangeError(`backgroundImage must be ${W}x${H} RGB (got ${b.width}x${b.height}x${b.channels})`);
+    bg = b;
+    background = opts.backgroundImage.id;
+  } else if (natural) {
     const model = await cachedModel(natural.dir, opts.threads);
     check();
     const r = await restoreDiffusion(model, lrF, {
@@ -458,7 +473,8 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     });
     calls += r.info.calls;
     const bgT = backgroundInTemplate(bg, M, size);
-    const matched = matchLowFrequency(r.image, bgT, size / 16, grey);
+    const sigmaIn = opts.matchSigmaInputPx === undefined ? MATCH_SIGMA_INPUT_PX : opts.matchSigmaInputPx;
+    const matched = matchLowFrequency(r.image, bgT, sigmaIn == null ? size / 16 : sigmaIn * (size / framePx), grey);
     blendFace(out, matched, mask, M);
     infos.push({ ...base, calls: r.info.calls, calls128: r.info.calls128, msSampling: Math.round(r.info.msSampling * 10) / 10, restored: true, faceScale: fs, fidelity: opts.faceFidelity?.[i] ?? opts.fidelity, ms: Math.round(performance.now() - tf) });
   }

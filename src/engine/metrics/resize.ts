@@ -27,7 +27,7 @@ interface Taps {
   maxTaps: number;
 }
 
-function cubicA(x: number, a: number): number {
+export function cubicA(x: number, a: number): number {
   const t = Math.abs(x);
   if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
   if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
