@@ -83,9 +83,130 @@ export function axisTaps(inSize: number, outSize: number, antialias = false): Ax
   return { outSize, n, idx, w };
 }
 
+const tapCache = new Map<string, AxisTaps>();
+/** axisTaps, memoised (the policy resizes every tile's x̂₀ with the same two tables at every decision). */
+function cachedTaps(inSize: number, outSize: number, antialias: boolean): AxisTaps {
+  const key = `${inSize}:${outSize}:${antialias ? 1 : 0}`;
+  let t = tapCache.get(key);
+  if (!t) {
+    t = axisTaps(inSize, outSize, antialias);
+    if (tapCache.size >= 64) tapCache.clear();
+    tapCache.set(key, t);
+  }
+  return t;
+}
+
+/** Reused intermediate buffers for small resizes (JS is single-threaded; nothing here re-enters). */
+const SCRATCH_MAX = 1 << 20;
+let tmpScratch = new Float32Array(0);
+let rowScratch = new Int32Array(0);
+
+/*
+ * The passes below compute every output value as 0 + Σ_j w_j·v_j over the axis's taps in table
+ * order, in float64 — what a plain loop per output does — but four outputs at a time: four
+ * independent sums (the adds of one sum form a dependency chain, so a lone sum waits on each add),
+ * sharing each weight and index load. Each sum is still exactly its own sequence of operations.
+ */
+
+/**
+ * Horizontal pass over `rowsN` contiguous rows `inW` long (a planar image's rows, all planes):
+ * dst[r·outW + x] = Σ_j w[x,j]·src[r·inW + idx[x,j]], four rows at a time.
+ */
+function hRowsPlanar(src: Float32Array, rowsN: number, inW: number, dst: Float32Array, outW: number, t: AxisTaps): void {
+  const { n, idx, w } = t;
+  let r = 0;
+  for (; r + 4 <= rowsN; r += 4) {
+    const s0 = r * inW;
+    const s1 = s0 + inW;
+    const s2 = s1 + inW;
+    const s3 = s2 + inW;
+    const d0 = r * outW;
+    for (let x = 0, b = 0; x < outW; x++, b += n) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let j = 0; j < n; j++) {
+        const wj = w[b + j];
+        const c = idx[b + j];
+        a0 += wj * src[s0 + c];
+        a1 += wj * src[s1 + c];
+        a2 += wj * src[s2 + c];
+        a3 += wj * src[s3 + c];
+      }
+      dst[d0 + x] = a0;
+      dst[d0 + outW + x] = a1;
+      dst[d0 + 2 * outW + x] = a2;
+      dst[d0 + 3 * outW + x] = a3;
+    }
+  }
+  for (; r < rowsN; r++) {
+    const s0 = r * inW;
+    for (let x = 0, b = 0; x < outW; x++, b += n) {
+      let a = 0;
+      for (let j = 0; j < n; j++) a += w[b + j] * src[s0 + idx[b + j]];
+      dst[r * outW + x] = a;
+    }
+  }
+}
+
+/** Horizontal pass over interleaved rows (C channels per pixel), one output at a time. */
+function hRowsInterleaved(src: Float32Array, rowsN: number, inW: number, C: number, dst: Float32Array, outW: number, t: AxisTaps): void {
+  const { n, idx, w } = t;
+  for (let r = 0; r < rowsN; r++)
+    for (let c = 0; c < C; c++) {
+      const s0 = r * inW * C + c;
+      const d0 = r * outW * C + c;
+      for (let x = 0, b = 0; x < outW; x++, b += n) {
+        let a = 0;
+        for (let j = 0; j < n; j++) a += w[b + j] * src[s0 + idx[b + j] * C];
+        dst[d0 + x * C] = a;
+      }
+    }
+}
+
+/**
+ * The vertical pass over one plane of rows `len` values long: dst row y = Σ_k w[y,k]·(src row
+ * idx[y,k]), four columns at a time.
+ */
+function vPass(src: Float32Array, s0: number, dst: Float32Array, d0: number, len: number, outH: number, t: AxisTaps): void {
+  const { n, idx, w } = t;
+  if (rowScratch.length < n) rowScratch = new Int32Array(n);
+  const rows = rowScratch;
+  for (let y = 0, b = 0; y < outH; y++, b += n) {
+    for (let k = 0; k < n; k++) rows[k] = s0 + idx[b + k] * len;
+    const dr = d0 + y * len;
+    let i = 0;
+    for (; i + 4 <= len; i += 4) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
+      for (let k = 0; k < n; k++) {
+        const wk = w[b + k];
+        const r = rows[k] + i;
+        a0 += wk * src[r];
+        a1 += wk * src[r + 1];
+        a2 += wk * src[r + 2];
+        a3 += wk * src[r + 3];
+      }
+      dst[dr + i] = a0;
+      dst[dr + i + 1] = a1;
+      dst[dr + i + 2] = a2;
+      dst[dr + i + 3] = a3;
+    }
+    for (; i < len; i++) {
+      let a = 0;
+      for (let k = 0; k < n; k++) a += w[b + k] * src[rows[k] + i];
+      dst[dr + i] = a;
+    }
+  }
+}
+
 /**
  * Resize a planar or interleaved float image. `layout` 'hwc' (channels interleaved) or 'chw' (planes).
- * Horizontal pass first, then vertical; float64 accumulation, float32 storage.
+ * Horizontal pass first, then vertical; float64 accumulation, float32 storage: every output value
+ * is 0 + Σ_j w_j·v_j over the axis's taps in table order, rounded to float32 once per pass.
  */
 export function resizeFloat(
   src: Float32Array,
@@ -98,38 +219,22 @@ export function resizeFloat(
   antialias = false,
   out?: Float32Array,
 ): Float32Array {
-  const tx = axisTaps(inW, outW, antialias);
-  const ty = axisTaps(inH, outH, antialias);
+  const tx = cachedTaps(inW, outW, antialias);
+  const ty = cachedTaps(inH, outH, antialias);
   const dst = out ?? new Float32Array(outW * outH * C);
-  const tmp = new Float32Array(outW * inH * C);
-  // strides: element (c, y, x)
-  const sIn = layout === 'hwc' ? { c: 1, y: inW * C, x: C } : { c: inW * inH, y: inW, x: 1 };
-  const sTmp = layout === 'hwc' ? { c: 1, y: outW * C, x: C } : { c: outW * inH, y: outW, x: 1 };
-  const sOut = layout === 'hwc' ? { c: 1, y: outW * C, x: C } : { c: outW * outH, y: outW, x: 1 };
-  const { n: nx, idx: ix, w: wx } = tx;
-  for (let c = 0; c < C; c++)
-    for (let y = 0; y < inH; y++) {
-      const rowIn = c * sIn.c + y * sIn.y;
-      const rowTmp = c * sTmp.c + y * sTmp.y;
-      for (let x = 0; x < outW; x++) {
-        let acc = 0;
-        const b = x * nx;
-        for (let j = 0; j < nx; j++) acc += wx[b + j] * src[rowIn + ix[b + j] * sIn.x];
-        tmp[rowTmp + x * sTmp.x] = acc;
-      }
-    }
-  const { n: ny, idx: iy, w: wy } = ty;
-  for (let c = 0; c < C; c++)
-    for (let y = 0; y < outH; y++) {
-      const b = y * ny;
-      const rowOut = c * sOut.c + y * sOut.y;
-      for (let x = 0; x < outW; x++) {
-        let acc = 0;
-        const col = c * sTmp.c + x * sTmp.x;
-        for (let j = 0; j < ny; j++) acc += wy[b + j] * tmp[col + iy[b + j] * sTmp.y];
-        dst[rowOut + x * sOut.x] = acc;
-      }
-    }
+  const tmpLen = outW * inH * C;
+  let tmp: Float32Array;
+  if (tmpLen <= SCRATCH_MAX) {
+    if (tmpScratch.length < tmpLen) tmpScratch = new Float32Array(Math.max(tmpLen, 2 * tmpScratch.length));
+    tmp = tmpScratch;
+  } else tmp = new Float32Array(tmpLen);
+  if (layout === 'chw') {
+    hRowsPlanar(src, C * inH, inW, tmp, outW, tx);
+    for (let c = 0; c < C; c++) vPass(tmp, c * inH * outW, dst, c * outH * outW, outW, outH, ty);
+  } else {
+    hRowsInterleaved(src, inH, inW, C, tmp, outW, tx);
+    vPass(tmp, 0, dst, 0, outW * C, outH, ty);
+  }
   return dst;
 }
 

@@ -72,26 +72,82 @@ export function boxRadiiForGauss(sigma: number, n = 3): number[] {
   return Array.from({ length: n }, (_, i) => ((i < m ? wl : wu) - 1) / 2);
 }
 
-/** Running-sum box filter of radius r along rows (dx = 1) or columns, replicated borders. */
-function boxPass(src: Float32Array, dst: Float32Array, w: number, h: number, r: number, horizontal: boolean): void {
-  const len = horizontal ? w : h;
-  const lines = horizontal ? h : w;
-  const step = horizontal ? 1 : w;
-  const lineStep = horizontal ? w : 1;
+/**
+ * Running-sum box filters of radius r, replicated borders. Per line: acc = Σ_{j=−r…r} v[clamp(j)] (in
+ * that order), then for each i: out[i] = acc·inv and acc += v[clamp(i+r+1)] − v[clamp(i−r)], in
+ * float64. Several lines run side by side (independent sums: one running sum is a chain of dependent
+ * adds), each with exactly its own operations in its own order.
+ */
+function boxH(src: Float32Array, dst: Float32Array, w: number, h: number, r: number): void {
   const inv = 1 / (2 * r + 1);
-  const last = len - 1;
-  for (let l = 0; l < lines; l++) {
-    const base = l * lineStep;
-    let acc = 0;
-    for (let j = -r; j <= r; j++) acc += src[base + (j < 0 ? 0 : j > last ? last : j) * step];
-    for (let i = 0; i < len; i++) {
-      dst[base + i * step] = acc * inv;
+  const last = w - 1;
+  let l = 0;
+  for (; l + 4 <= h; l += 4) {
+    const b0 = l * w;
+    const b1 = b0 + w;
+    const b2 = b1 + w;
+    const b3 = b2 + w;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let j = -r; j <= r; j++) {
+      const q = j < 0 ? 0 : j > last ? last : j;
+      a0 += src[b0 + q];
+      a1 += src[b1 + q];
+      a2 += src[b2 + q];
+      a3 += src[b3 + q];
+    }
+    for (let i = 0; i < w; i++) {
+      dst[b0 + i] = a0 * inv;
+      dst[b1 + i] = a1 * inv;
+      dst[b2 + i] = a2 * inv;
+      dst[b3 + i] = a3 * inv;
       const add = i + r + 1;
       const sub = i - r;
-      acc += src[base + (add > last ? last : add) * step] - src[base + (sub < 0 ? 0 : sub) * step];
+      const qa = add > last ? last : add;
+      const qs = sub < 0 ? 0 : sub;
+      a0 += src[b0 + qa] - src[b0 + qs];
+      a1 += src[b1 + qa] - src[b1 + qs];
+      a2 += src[b2 + qa] - src[b2 + qs];
+      a3 += src[b3 + qa] - src[b3 + qs];
+    }
+  }
+  for (; l < h; l++) {
+    const base = l * w;
+    let acc = 0;
+    for (let j = -r; j <= r; j++) acc += src[base + (j < 0 ? 0 : j > last ? last : j)];
+    for (let i = 0; i < w; i++) {
+      dst[base + i] = acc * inv;
+      const add = i + r + 1;
+      const sub = i - r;
+      acc += src[base + (add > last ? last : add)] - src[base + (sub < 0 ? 0 : sub)];
     }
   }
 }
+
+/** The vertical filter: all columns at once, row by row, one running sum per column (as boxH). */
+function boxV(src: Float32Array, dst: Float32Array, w: number, h: number, r: number): void {
+  const inv = 1 / (2 * r + 1);
+  const last = h - 1;
+  if (colAcc.length < w) colAcc = new Float64Array(w);
+  const acc = colAcc;
+  acc.fill(0, 0, w);
+  for (let j = -r; j <= r; j++) {
+    const row = (j < 0 ? 0 : j > last ? last : j) * w;
+    for (let x = 0; x < w; x++) acc[x] += src[row + x];
+  }
+  for (let i = 0; i < h; i++) {
+    const o = i * w;
+    for (let x = 0; x < w; x++) dst[o + x] = acc[x] * inv;
+    const add = i + r + 1;
+    const sub = i - r;
+    const ra = (add > last ? last : add) * w;
+    const rs = (sub < 0 ? 0 : sub) * w;
+    for (let x = 0; x < w; x++) acc[x] += src[ra + x] - src[rs + x];
+  }
+}
+let colAcc = new Float64Array(0);
 
 /**
  * Gaussian-like blur of one w×h plane in place: three box filters per axis (O(1) per pixel whatever
@@ -101,8 +157,8 @@ export function blurPlane(p: Float32Array, w: number, h: number, sigma: number, 
   if (sigma <= 0) return;
   for (const r of boxRadiiForGauss(sigma)) {
     if (r <= 0) continue;
-    boxPass(p, tmp, w, h, r, true);
-    boxPass(tmp, p, w, h, r, false);
+    boxH(p, tmp, w, h, r);
+    boxV(tmp, p, w, h, r);
   }
 }
 
@@ -120,9 +176,10 @@ export function colorCorrectCHW(
   hi = 1,
 ): void {
   const plane = w * h;
-  const dCb = new Float32Array(plane);
-  const dCr = new Float32Array(plane);
-  const tmp = new Float32Array(plane);
+  if (ccScratch.length < 3 * plane) ccScratch = new Float32Array(3 * plane);
+  const dCb = ccScratch.subarray(0, plane);
+  const dCr = ccScratch.subarray(plane, 2 * plane);
+  const tmp = ccScratch.subarray(2 * plane, 3 * plane);
   for (let p = 0; p < plane; p++) {
     const r = cond[p] - out[p];
     const g = cond[plane + p] - out[plane + p];
@@ -140,6 +197,9 @@ export function colorCorrectCHW(
     out[2 * plane + p] = clamp(out[2 * plane + p] + 1.772 * cb, lo, hi);
   }
 }
+
+/** Chroma-difference planes and blur buffer of colorCorrectCHW, reused across tiles (no re-entry). */
+let ccScratch = new Float32Array(0);
 
 function clamp(v: number, lo: number, hi: number) {
   return v < lo ? lo : v > hi ? hi : v;
