@@ -2,13 +2,13 @@
  * One restoration, start to end: decode → (classic resample | diffusion) → encode. Runs inside the
  * engine host (off the main thread); the CLI and tests can also call it directly.
  */
-import sharp from 'sharp';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { decodeImage, encodeImage, isGreyU8, type EncodeFormat } from './image-io';
 import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
 import { f32ToU8, u8ToF32 } from './image';
+import { resizeU8 } from './resample';
 import type { FaceParams, Region, RestoreParams, ResultFields } from '../shared/types';
 
 export interface RestoreRequest {
@@ -55,16 +55,13 @@ function cropU8(img: ImageU8, r: Region): ImageU8 {
   return { width: w, height: h, channels: img.channels, data: out };
 }
 
-/** Classic resampling with sharp (libvips): 'cubic' is Catmull-Rom-like bicubic, 'lanczos3' Lanczos. */
+/**
+ * Classic resampling, centre-aligned (src/engine/resample.ts): 'bicubic' is PyTorch's bicubic (a = −0.75, the
+ * conditioning upsampler), 'lanczos' Lanczos-3. (sharp/libvips was used before: its enlargements sit half an output
+ * pixel off the grid every other method and metric uses.)
+ */
 export async function resampleU8(img: ImageU8, w: number, h: number, method: 'bicubic' | 'lanczos'): Promise<ImageU8> {
-  const { data, info } = await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength), {
-    raw: { width: img.width, height: img.height, channels: img.channels as 1 | 3 | 4 },
-    limitInputPixels: false,
-  })
-    .resize(w, h, { kernel: method === 'bicubic' ? 'cubic' : 'lanczos3', fit: 'fill' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: info.channels, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  return resizeU8(img, w, h, method === 'bicubic' ? 'bicubic' : 'lanczos3');
 }
 
 type DiffusionModule = typeof import('./diffusion/index');
@@ -97,9 +94,19 @@ export async function resolveModelDir(id: string, modelDirs: string[]): Promise<
 export async function resolveMethod(method: string, scale: number, modelDirs: string[]): Promise<string> {
   if (method !== 'auto') return method;
   try {
-    const { discoverModels } = await loadDiffusion();
+    const { discoverModels, scaleRoute } = await loadDiffusion();
     const list = await discoverModels(modelDirs);
-    const natural = list.find((m) => m.ok && m.card?.task === 'natural' && m.card.scales.includes(scale));
+    // A natural package that makes the scale itself, else one that reaches it by its own passes and a
+    // downscale (natural-x4 at ×2 and ×8: better than Lanczos there too, bench/results/set14-x{2,8}-crop256.md).
+    const routes = (m: (typeof list)[number]) => {
+      try {
+        return !!m.card && (scaleRoute(m.card, scale), true);
+      } catch {
+        return false;
+      }
+    };
+    const ok = list.filter((m) => m.ok && m.card?.task === 'natural');
+    const natural = ok.find((m) => m.card!.scales.includes(scale)) ?? ok.find(routes);
     return natural ? natural.id : 'lanczos';
   } catch {
     return 'lanczos';

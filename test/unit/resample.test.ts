@@ -81,3 +81,26 @@ describe('centre-aligned resampling', () => {
     expect(() => resizeU8(pattern(4, 4), 0, 4)).toThrow(/bad output size/);
   });
 });
+
+describe("'auto' picks a natural package that can reach the scale", () => {
+  it('served scales, scales reached by ×4 passes and a downscale, and Lanczos when none can', async () => {
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const { resolveMethod } = await import('../../src/engine/restore');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'auto-'));
+    const src = path.resolve(__dirname, '../fixtures/models/tiny-x4');
+    const pkg = path.join(dir, 'only-x4');
+    fs.mkdirSync(pkg);
+    for (const f of fs.readdirSync(src)) fs.copyFileSync(path.join(src, f), path.join(pkg, f));
+    const card = JSON.parse(fs.readFileSync(path.join(pkg, 'card.json'), 'utf8'));
+    card.id = 'only-x4';
+    card.scales = [4];
+    card.primaryScale = 4;
+    fs.writeFileSync(path.join(pkg, 'card.json'), JSON.stringify(card));
+    for (const s of [2, 4, 8]) expect(await resolveMethod('auto', s, [dir])).toBe('only-x4');
+    expect(await resolveMethod('auto', 3, [dir])).toBe('lanczos');
+    expect(await resolveMethod('auto', 4, [path.join(dir, 'none')])).toBe('lanczos');
+    expect(await resolveMethod('bicubic', 4, [dir])).toBe('bicubic');
+  });
+});
