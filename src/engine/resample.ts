@@ -59,46 +59,62 @@ export function lineTaps(inLen: number, outLen: number, kernel: ResampleKernel):
   return { start, n, w, idx };
 }
 
-/** Resize an 8-bit image (any channel count) to w×h with the kernel, centre-aligned. */
-export function resizeU8(img: ImageU8, w: number, h: number, kernel: ResampleKernel = 'lanczos3'): ImageU8 {
+/**
+ * Resize an 8-bit image (any channel count) to w×h with the kernel, centre-aligned. Works in strips of
+ * output rows, so memory stays ~ (strip input rows × w × channels) floats however large the image is.
+ */
+export function resizeU8(img: ImageU8, w: number, h: number, kernel: ResampleKernel = 'lanczos3', stripRows = 64): ImageU8 {
   if (!(Number.isInteger(w) && Number.isInteger(h) && w > 0 && h > 0)) throw new RangeError(`bad output size ${w}x${h}`);
   const c = img.channels;
   const W0 = img.width;
   const H0 = img.height;
-  // Horizontal pass: H0 rows × w columns, float.
   const tx = lineTaps(W0, w, kernel);
-  const mid = new Float32Array(H0 * w * c);
+  const ty = lineTaps(H0, h, kernel);
   const src = img.data;
-  for (let y = 0; y < H0; y++) {
-    const row = y * W0 * c;
-    const orow = y * w * c;
-    for (let x = 0; x < w; x++) {
-      const base = x * tx.n;
-      for (let ch = 0; ch < c; ch++) {
-        let acc = 0;
-        for (let k = 0; k < tx.n; k++) acc += tx.w[base + k] * src[row + tx.idx[base + k] * c + ch];
-        mid[orow + x * c + ch] = acc;
+  const rowLen = w * c;
+  const out = new Uint8Array(w * h * c);
+  const acc = new Float32Array(rowLen);
+  let mid = new Float32Array(0);
+  for (let y0 = 0; y0 < h; y0 += stripRows) {
+    const y1 = Math.min(h, y0 + stripRows);
+    // Input rows this strip reads (taps are clamped into [0, H0)).
+    let r0 = H0;
+    let r1 = -1;
+    for (let k = y0 * ty.n; k < y1 * ty.n; k++) {
+      const r = ty.idx[k];
+      if (r < r0) r0 = r;
+      if (r > r1) r1 = r;
+    }
+    const nRows = r1 - r0 + 1;
+    if (mid.length < nRows * rowLen) mid = new Float32Array(nRows * rowLen);
+    // Horizontal pass for those rows.
+    for (let r = r0; r <= r1; r++) {
+      const row = r * W0 * c;
+      const orow = (r - r0) * rowLen;
+      for (let x = 0; x < w; x++) {
+        const base = x * tx.n;
+        for (let ch = 0; ch < c; ch++) {
+          let a = 0;
+          for (let k = 0; k < tx.n; k++) a += tx.w[base + k] * src[row + tx.idx[base + k] * c + ch];
+          mid[orow + x * c + ch] = a;
+        }
       }
     }
-  }
-  // Vertical pass into u8.
-  const ty = lineTaps(H0, h, kernel);
-  const out = new Uint8Array(w * h * c);
-  const rowLen = w * c;
-  const acc = new Float32Array(rowLen);
-  for (let y = 0; y < h; y++) {
-    acc.fill(0);
-    const base = y * ty.n;
-    for (let k = 0; k < ty.n; k++) {
-      const wk = ty.w[base + k];
-      if (wk === 0) continue;
-      const r = ty.idx[base + k] * rowLen;
-      for (let i = 0; i < rowLen; i++) acc[i] += wk * mid[r + i];
-    }
-    const o = y * rowLen;
-    for (let i = 0; i < rowLen; i++) {
-      const v = Math.round(acc[i]);
-      out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    // Vertical pass into u8.
+    for (let y = y0; y < y1; y++) {
+      acc.fill(0);
+      const base = y * ty.n;
+      for (let k = 0; k < ty.n; k++) {
+        const wk = ty.w[base + k];
+        if (wk === 0) continue;
+        const r = (ty.idx[base + k] - r0) * rowLen;
+        for (let i = 0; i < rowLen; i++) acc[i] += wk * mid[r + i];
+      }
+      const o = y * rowLen;
+      for (let i = 0; i < rowLen; i++) {
+        const v = Math.round(acc[i]);
+        out[o + i] = v < 0 ? 0 : v > 255 ? 255 : v;
+      }
     }
   }
   return { width: w, height: h, channels: c, data: out };

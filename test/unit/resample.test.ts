@@ -104,3 +104,16 @@ describe("'auto' picks a natural package that can reach the scale", () => {
     expect(await resolveMethod('bicubic', 4, [dir])).toBe('bicubic');
   });
 });
+
+describe('strips', () => {
+  it('the strip size does not change a single byte (up and down)', () => {
+    const src = pattern(37, 29);
+    for (const [w, h] of [[148, 116], [74, 58], [12, 9]]) {
+      const a = resizeU8(src, w, h, 'lanczos3', 1);
+      const b = resizeU8(src, w, h, 'lanczos3', 7);
+      const c = resizeU8(src, w, h, 'lanczos3', 10_000);
+      expect(Buffer.from(a.data).equals(Buffer.from(c.data))).toBe(true);
+      expect(Buffer.from(b.data).equals(Buffer.from(c.data))).toBe(true);
+    }
+  });
+});
