@@ -19,6 +19,8 @@ interface RestoreOpts {
   method: string;
   sampler?: string;
   fidelity: string;
+  /** commander's --no-faces */
+  faces?: boolean;
   seed: string;
   format: string;
   quality: string;
@@ -69,6 +71,7 @@ export function registerRestoreCommand(program: Command): void {
     .option('-s, --scale <n>', 'enlargement: 2, 4 or 8', '4')
     .option('-m, --method <id>', 'auto | bicubic | lanczos | a model id (see `daguerre models`)', 'auto')
     .option('--sampler <id>', 'skipdiff | ddpm:<k> | ddim:<k> | csa | fixed:<calls>', 'skipdiff')
+    .option('--no-faces', "with --method auto: don't look for faces (auto restores small faces with the face model when it finds any)")
     .option('-f, --fidelity <0..1>', '0 = most faithful, 1 = most detailed', '0.5')
     .option('--seed <n>', 'random seed (same seed, same output)', '0')
     .option('--format <fmt>', 'png | jpeg | webp', 'png')
@@ -133,7 +136,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
       outcomes.push({ input: f.path, output: null, status: 'failed', error: f.error });
       log(`error: ${f.error}`);
     }
-    const params: RestoreParams = { scale, method: o.method, sampler: o.sampler, fidelity, seed, format };
+    const params: RestoreParams = { scale, method: o.method, sampler: o.sampler, fidelity, seed, format, ...(o.faces === false ? { autoFaces: false } : {}) };
     const byJob = new Map<number, string>();
     const ordered = todo.filter((f) => idFor.has(f));
     const bar = !o.json && process.stderr.isTTY ? new (await import('cli-progress')).SingleBar({ format: ' {bar} {percentage}% | {value}/{total} | {file} {detail} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false }, (await import('cli-progress')).Presets.shades_classic) : null;

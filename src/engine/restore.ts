@@ -151,7 +151,26 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   const scale = params.scale;
   const W = rgb.width * scale;
   const H = rgb.height * scale;
-  const method = await resolveMethod(params.method, scale, req.modelDirs);
+  const info0: Record<string, unknown> = {};
+  let method = await resolveMethod(params.method, scale, req.modelDirs);
+  // `auto` with a face package installed: look for faces the face model would restore (small ones: larger faces
+  // are better served by the background, bench/README-faces.md); if there are any, restore as `portrait`.
+  let autoDetected: Awaited<ReturnType<typeof import('./faces/portrait')['detectPortraitFaces']>> | null = null;
+  if (params.method === 'auto' && params.autoFaces !== false) {
+    const pm = await import('./faces/portrait');
+    const { face } = await pm.portraitModels({ modelDirs: req.modelDirs, scale });
+    if (face) {
+      check();
+      ctx.onProgress?.({ fraction: 0, message: 'looking for faces' });
+      const found = await pm.detectPortraitFaces(rgb, { naturalBackground: method !== 'lanczos' });
+      const n = found.filter((f) => f.restorable).length;
+      info0.autoFaces = { found: found.length, restorable: n, picked: n > 0 ? 'portrait' : method };
+      if (n > 0) {
+        method = 'portrait';
+        autoDetected = found;
+      }
+    }
+  }
   let out: ImageU8;
   let modelId: string | null = null;
   let modelVersion: string | null = null;
@@ -159,7 +178,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   let splitN: number | null = null;
   let seed: number | null = null;
   let calls = 0;
-  const info: Record<string, unknown> = { requestedMethod: params.method, input: { width: rgb.width, height: rgb.height }, region: params.region ?? null };
+  const info: Record<string, unknown> = { requestedMethod: params.method, input: { width: rgb.width, height: rgb.height }, region: params.region ?? null, ...info0 };
   if (method === 'bicubic' || method === 'lanczos') {
     out = await resampleU8(rgb, W, H, method);
     info.provider = 'cpu';
@@ -178,6 +197,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       faces: faces.faces,
       excludeFaces: faces.excludeFaces,
       faceFidelity: faces.faceFidelity,
+      detected: autoDetected ?? undefined,
       onProgress: (q) => ctx.onProgress?.({ fraction: Math.min(0.99, q.fraction), step: q.step, message: q.stage === 'face' ? `face ${(q.face ?? 0) + 1}/${q.faces}` : q.stage }),
     });
     out = r.image;

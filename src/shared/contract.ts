@@ -88,6 +88,7 @@ export const RestoreParamsSchema = z
     seed: Seed,
     region: RegionSchema.optional(),
     format: Format.optional(),
+    autoFaces: z.boolean().optional(),
     ...faceFields,
   })
   .superRefine(checkFaceIndices);

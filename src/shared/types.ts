@@ -102,6 +102,11 @@ export interface RestoreParams extends FaceParams {
   /** Restore only this region of the input (a preview). */
   region?: Region;
   format?: OutputFormat;
+  /**
+   * method 'auto' only: look for faces first and restore as 'portrait' when the face model would restore any
+   * (default true when a face package is installed; false skips the detection).
+   */
+  autoFaces?: boolean;
 }
 
 export interface Result {

@@ -117,6 +117,32 @@ describe.skipIf(!hasShared)('portrait: synthetic composite', () => {
     }
   });
 
+  it("method 'auto' restores as portrait only when the face model would restore a face (and never with autoFaces: false)", async () => {
+    const { runRestore } = await import('../../src/engine/restore');
+    const { tmpDir } = await import('../helpers/shared-data');
+    const dir = tmpDir('daguerre-auto-');
+    const big = join(dir, 'composite.png');
+    await sharp(Buffer.from(scene.data), { raw: { width: scene.width, height: scene.height, channels: 3 } }).png().toFile(big);
+    const small = join(dir, 'composite-half.png');
+    await sharp(big).resize(Math.round(scene.width / 2)).png().toFile(small);
+    const run = (input: string, extra: Record<string, unknown> = {}) =>
+      runRestore({ input, output: join(dir, `out-${Math.random().toString(36).slice(2)}.png`), params: { scale: 2, method: 'auto', fidelity: 0, seed: 1, sampler: 'csa', ...extra }, format: 'png', modelDirs: [FIX] });
+    // Full size: the pasted faces span 40–60 px, over a natural background all are left to it.
+    const a = await run(big);
+    expect(a.method).toBe('tiny-x4');
+    expect(a.info.autoFaces).toMatchObject({ found: 3, restorable: 0, picked: 'tiny-x4' });
+    // Half size: the 40 px face becomes a 20 px one, which the face model restores.
+    const b = await run(small);
+    expect(b.method).toBe('portrait');
+    expect((b.info.autoFaces as { restorable: number }).restorable).toBeGreaterThanOrEqual(1);
+    const pi = b.info.portrait as { faces: { restored: boolean }[]; background: string };
+    expect(pi.background).toBe('tiny-x4');
+    expect(pi.faces.some((f) => f.restored)).toBe(true);
+    const c = await run(small, { autoFaces: false });
+    expect(c.method).toBe('tiny-x4');
+    expect(c.info.autoFaces).toBeUndefined();
+  });
+
   it('restores each face with the face model and leaves every pixel outside the masks equal to the background', async () => {
     const scale = 4;
     const progress: PortraitProgress[] = [];

@@ -22,7 +22,7 @@ import type { ImageF32, ImageU8 } from '../image';
 import { f32ToU8, u8ToF32 } from '../image';
 import { blurPlane } from '../diffusion/color';
 import { resizeU8 } from '../resample';
-import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
+import { bicubicResize, discoverModels, loadModel, restoreDiffusion, scaleRoute, type ModelPackage } from '../diffusion/index';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
 import { MAX_FACE_FRAME_PX, MAX_FACE_FRAME_PX_NATURAL, skipReason } from './limits';
@@ -63,6 +63,8 @@ export interface PortraitOptions {
   backgroundModel?: string;
   /** A background already made at this scale (W·scale × H·scale RGB), e.g. an earlier natural result: reused as is. */
   backgroundImage?: { image: ImageU8; id: string };
+  /** Faces already detected on this input (detectPortraitFaces), used instead of detecting again. */
+  detected?: { box: Box; score: number; landmarks: Point[]; residual: number }[];
   /** A loaded face package to use instead of looking one up (tests, bench). */
   faceModelPackage?: ModelPackage;
   /** Faces whose 128² template frame spans more input pixels than this are left to the background. */
@@ -347,7 +349,16 @@ export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | '
   const ok = list.filter((m) => m.ok && m.card);
   let natural = null as (typeof ok)[number] | null;
   if (opts.backgroundModel !== 'lanczos') {
-    natural = opts.backgroundModel ? (ok.find((m) => m.id === opts.backgroundModel) ?? null) : (ok.find((m) => m.card!.task === 'natural' && m.card!.scales.includes(opts.scale)) ?? null);
+    const nat = ok.filter((m) => m.card!.task === 'natural');
+    const routes = (m: (typeof ok)[number]) => {
+      try {
+        return (scaleRoute(m.card!, opts.scale), true);
+      } catch {
+        return false;
+      }
+    };
+    // The natural package for the scale, else one that reaches it by ×4 passes and a downscale (as `auto` does).
+    natural = opts.backgroundModel ? (ok.find((m) => m.id === opts.backgroundModel) ?? null) : (nat.find((m) => m.card!.scales.includes(opts.scale)) ?? nat.find(routes) ?? null);
   }
   const faces = ok.filter((m) => m.card!.task === 'face');
   const face = opts.faceModel ? (faces.find((m) => m.id === opts.faceModel) ?? null) : (faces.find((m) => m.id === 'face-x8') ?? faces[0] ?? null);
@@ -417,7 +428,9 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   const t1 = performance.now();
   report({ stage: 'detect', fraction: bgShare });
   let found: { box: Box; score: number; landmarks: Point[]; residual: number }[];
-  if (userFaces) {
+  if (opts.detected && !userFaces) {
+    found = opts.detected.map((f) => ({ box: { ...f.box }, score: f.score, landmarks: f.landmarks, residual: f.residual }));
+  } else if (userFaces) {
     const lms = await landmarksForBoxesScored(lrRgb, userFaces);
     found = userFaces.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i].points), residual: lms[i].residual }));
   } else {
