@@ -280,7 +280,9 @@ export function sampleTapsCHW(
       if (r > rmax) rmax = r;
     }
   const rows = rmax - rmin + 1;
-  const hrow = new Float32Array(rows * tw * 3);
+  const rowLen = tw * 3;
+  if (condScratch.length < rows * rowLen) condScratch = new Float32Array(rows * rowLen);
+  const hrow = condScratch;
   for (let r = 0; r < rows; r++) {
     const base = (rmin + r) * inW * 3;
     for (let i = 0; i < tw; i++) {
@@ -301,26 +303,51 @@ export function sampleTapsCHW(
       hrow[o + 2] = bl;
     }
   }
+  // Vertical: output row j = Σ_k wy[k]·(hrow row iy[k] − rmin), all 3·tw interleaved values of the row
+  // at once (the three channels share the weights), four at a time as in vPass; then a·v + b, clamped,
+  // written planar.
+  if (condAcc.length < rowLen) condAcc = new Float64Array(rowLen);
+  if (rowScratch.length < ny) rowScratch = new Int32Array(ny);
+  const acc = condAcc;
+  const rowOff = rowScratch;
   for (let j = 0; j < th; j++) {
     const yb = ys[j] * ny;
-    for (let i = 0; i < tw; i++) {
-      let red = 0;
-      let g = 0;
-      let bl = 0;
+    for (let k = 0; k < ny; k++) rowOff[k] = (iy[yb + k] - rmin) * rowLen;
+    let q = 0;
+    for (; q + 4 <= rowLen; q += 4) {
+      let a0 = 0;
+      let a1 = 0;
+      let a2 = 0;
+      let a3 = 0;
       for (let k = 0; k < ny; k++) {
         const wt = wy[yb + k];
-        const o = ((iy[yb + k] - rmin) * tw + i) * 3;
-        red += wt * hrow[o];
-        g += wt * hrow[o + 1];
-        bl += wt * hrow[o + 2];
+        const o = rowOff[k] + q;
+        a0 += wt * hrow[o];
+        a1 += wt * hrow[o + 1];
+        a2 += wt * hrow[o + 2];
+        a3 += wt * hrow[o + 3];
       }
-      const p = j * tw + i;
-      out[p] = clamp(a * Math.fround(red) + b, lo, hi);
-      out[plane + p] = clamp(a * Math.fround(g) + b, lo, hi);
-      out[2 * plane + p] = clamp(a * Math.fround(bl) + b, lo, hi);
+      acc[q] = a0;
+      acc[q + 1] = a1;
+      acc[q + 2] = a2;
+      acc[q + 3] = a3;
+    }
+    for (; q < rowLen; q++) {
+      let v = 0;
+      for (let k = 0; k < ny; k++) v += wy[yb + k] * hrow[rowOff[k] + q];
+      acc[q] = v;
+    }
+    const p0 = j * tw;
+    for (let i = 0; i < tw; i++) {
+      const p = p0 + i;
+      out[p] = clamp(a * Math.fround(acc[3 * i]) + b, lo, hi);
+      out[plane + p] = clamp(a * Math.fround(acc[3 * i + 1]) + b, lo, hi);
+      out[2 * plane + p] = clamp(a * Math.fround(acc[3 * i + 2]) + b, lo, hi);
     }
   }
 }
+let condScratch = new Float32Array(0);
+let condAcc = new Float64Array(0);
 
 function clamp(v: number, lo: number, hi: number) {
   return v < lo ? lo : v > hi ? hi : v;

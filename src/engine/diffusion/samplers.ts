@@ -205,13 +205,12 @@ export function policyDecider(o: PolicyDeciderOpts): FsrDecider & { state(lane: 
   const tBuf = new Float32Array(o.lanes * 3);
   const hBuf = new Float32Array(o.lanes * o.hidden);
   const hState = Array.from({ length: o.lanes }, () => new Float32Array(o.hidden));
-  const scratch = new Float32Array(plane);
+  const xSlots = Array.from({ length: o.lanes }, (_, i) => xBuf.subarray(i * plane, (i + 1) * plane));
   const fn = (async (level: number, members: readonly number[], lanes: readonly Lane[]) => {
     const b = members.length;
     for (let i = 0; i < b; i++) {
       const lane = lanes[members[i]];
-      o.resize(lane.x0, scratch);
-      xBuf.set(scratch, i * plane);
+      o.resize(lane.x0, xSlots[i]); // straight into the batch input
       tBuf[i * 3] = level / o.fineSteps;
       tBuf[i * 3 + 1] = lane.fineLevels.length / o.fineSteps;
       tBuf[i * 3 + 2] = o.N / o.fineSteps;
