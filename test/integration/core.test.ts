@@ -7,6 +7,7 @@ import { createCore, type Core } from '../../src/main/core';
 import { memorySettingsStore } from '../../src/main/settings';
 import { hasShared, SHARED_DATA, sharedSkipReason, tmpDir } from '../helpers/shared-data';
 import type { Job, Result } from '../../src/shared/types';
+import { waitJobFinished } from '../helpers/core';
 
 const OLD = path.join(SHARED_DATA, 'real/old');
 const LOWRES = path.join(SHARED_DATA, 'real/lowres');
@@ -44,23 +45,7 @@ async function makeCore(dataDir = tmpDir(), extra: Partial<Parameters<typeof cre
   return core;
 }
 
-function waitFinished(core: Core, jobId: number, ms = 60_000): Promise<{ job: Job; result: Result | null }> {
-  const now = core.queue.get(jobId);
-  if (now && ['done', 'failed', 'cancelled'].includes(now.state)) {
-    return Promise.resolve({ job: now, result: now.resultId ? core.library.getResult(now.resultId) : null });
-  }
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`job ${jobId} did not finish`)), ms);
-    const off = core.onEvent((name, payload) => {
-      const p = payload as { job: Job; result: Result | null };
-      if (name === 'job.finished' && p.job.id === jobId) {
-        clearTimeout(t);
-        off();
-        resolve(p);
-      }
-    });
-  });
-}
+const waitFinished = (core: Core, jobId: number, ms = 60_000) => waitJobFinished(core, jobId, ms);
 
 beforeAll(async () => {
   photosDir = tmpDir('daguerre-photos-');

@@ -17,6 +17,7 @@ import { MAX_FACES, channels } from '../../src/shared/contract';
 import { facesForRegion } from '../../src/engine/restore';
 import type { FaceDetectReport, Job, Photo, Result } from '../../src/shared/types';
 import { hasShared, SHARED_DATA, sharedSkipReason, tmpDir } from '../helpers/shared-data';
+import { waitJobFinished } from '../helpers/core';
 
 const FIX = path.resolve(__dirname, '../fixtures/models');
 const OLD = path.join(SHARED_DATA, 'real/old');
@@ -36,21 +37,7 @@ function ok<T>(r: { ok: boolean; value?: unknown; error?: unknown }): T {
   return r.value as T;
 }
 
-function finished(core: Core, jobId: number, ms = 120_000): Promise<{ job: Job; result: Result | null }> {
-  return new Promise((resolve, reject) => {
-    const now = core.queue.get(jobId);
-    if (now && ['done', 'failed', 'cancelled'].includes(now.state)) return resolve({ job: now, result: now.resultId ? core.library.getResult(now.resultId) : null });
-    const t = setTimeout(() => reject(new Error(`job ${jobId} did not finish`)), ms);
-    const off = core.onEvent((name, payload) => {
-      const p = payload as { job: Job; result: Result | null };
-      if (name === 'job.finished' && p.job.id === jobId) {
-        clearTimeout(t);
-        off();
-        resolve(p);
-      }
-    });
-  });
-}
+const finished = (core: Core, jobId: number, ms = 120_000) => waitJobFinished(core, jobId, ms);
 
 beforeAll(async () => {
   photosDir = tmpDir('daguerre-faces-');

@@ -10,6 +10,7 @@ import { createCore, type Core } from '../../src/main/core';
 import { nodeSettingsStore } from '../../src/main/settings';
 import { tmpDir } from '../helpers/shared-data';
 import type { Job, ModelInfo, Result } from '../../src/shared/types';
+import { waitJobFinished } from '../helpers/core';
 
 const fixtureModels = path.resolve(__dirname, '../fixtures/models');
 let photosDir: string;
@@ -23,19 +24,7 @@ async function makeCore(): Promise<Core> {
   return core;
 }
 
-function waitFinished(core: Core, jobId: number, ms = 100_000): Promise<{ job: Job; result: Result | null }> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`job ${jobId} did not finish`)), ms);
-    const off = core.onEvent((name, payload) => {
-      const p = payload as { job: Job; result: Result | null };
-      if (name === 'job.finished' && p.job.id === jobId) {
-        clearTimeout(t);
-        off();
-        resolve(p);
-      }
-    });
-  });
-}
+const waitFinished = (core: Core, jobId: number, ms = 100_000) => waitJobFinished(core, jobId, ms);
 
 async function model(core: Core, id: string): Promise<ModelInfo> {
   const r = await core.dispatch('models.list', {});
