@@ -162,7 +162,9 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         bar?.update(finished, { file: path.basename(f), detail: j.state });
         if (j.state === 'done' && r) {
           outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun });
-          if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
+          const af = r.info.autoFaces as { restorable: number } | undefined;
+          const how = `${r.method}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}`;
+          if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${how}, ${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
         } else {
           const err = j.error ?? j.state;
           outcomes.push({ input: f, output: null, status: 'failed', error: err.includes(f) ? err : `${f}: ${err.replace(/^[^:]*: /, '')}` });
