@@ -12,7 +12,7 @@
  *
  * Methods: hr (the ground truth itself: a reference row for NIQE; not in the default list),
  * bicubic (PyTorch-matching bicubic, a = -0.75: the same upsampling the model is conditioned
- * on), lanczos (sharp's lanczos3), ddpm:<k>, ddim:<k>, csa, fixed:<calls>, skipdiff:<knob>. A list
+ * on), lanczos (the app's centre-aligned Lanczos-3), ddpm:<k>, ddim:<k>, csa, fixed:<calls>, skipdiff:<knob>. A list
  * may abbreviate: "ddpm:10,20" = ddpm:10, ddpm:20. Diffusion methods need the engine
  * (src/engine/diffusion/index.ts) and a model; without them they are listed as unavailable.
  */
@@ -24,6 +24,7 @@ import sharp from 'sharp';
 import type { ImageF32, ImageU8 } from '../../engine/image';
 import { f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
+import { resizeU8 } from '../../engine/resample';
 import {
   bufToU8,
   cropToMultiple,
@@ -239,14 +240,9 @@ function centreCrop(img: ImageU8, size: number): ImageU8 {
   return { width: w, height: h, channels: c, data: out };
 }
 
+/** The app's Lanczos (centre-aligned, src/engine/resample.ts). */
 async function lanczos(lr: ImageU8, w: number, h: number): Promise<ImageU8> {
-  const { data, info } = await sharp(Buffer.from(lr.data.buffer, lr.data.byteOffset, lr.data.length), {
-    raw: { width: lr.width, height: lr.height, channels: 3 },
-  })
-    .resize(w, h, { kernel: 'lanczos3', fit: 'fill' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, channels: 3, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  return resizeU8(lr, w, h, 'lanczos3');
 }
 
 function bicubic(lr: ImageU8, w: number, h: number): ImageU8 {
