@@ -127,6 +127,13 @@ def train(args):
 
     model = build_model(args).to(device)
     cfg = model.cfg
+    if getattr(args, "init", ""):
+        # Fine-tune: start from another run's EMA weights (same architecture), e.g. the GPU-trained package's.
+        src, _ = ckpt.load_ema_model(args.init)
+        if src.cfg.to_dict() != cfg.to_dict():
+            raise ValueError(f"--init {args.init}: its config {src.cfg.to_dict()} differs from this run's {cfg.to_dict()}")
+        model.load_state_dict(src.state_dict())
+        print(f"[init] weights from {args.init}", flush=True)
     assert args.patch % cfg.multiple() == 0, f"patch {args.patch} must be a multiple of {cfg.multiple()}"
     nparams = n_params(model)
     ema = EMA(model, args.ema)
@@ -281,4 +288,5 @@ def add_args(ap):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="training/runs/face-x8")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", default="", help="start from these EMA weights (ema_fp16.pt or a checkpoint folder): fine-tuning")
     return ap

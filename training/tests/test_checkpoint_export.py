@@ -88,6 +88,29 @@ class TestCheckpoint(unittest.TestCase):
                                "--log-every", "1", "--out", d, "--threads", "1", "--degrade", "oldphoto"])
             self.assertEqual(train(a)["step"], 2)
 
+    @unittest.skipUnless(os.path.isdir(NATURAL), "natural data not present")
+    def test_train_init_from_ema(self):
+        """--init starts a run from another run's EMA weights (fine-tuning) and refuses another architecture."""
+        with tempfile.TemporaryDirectory() as d:
+            torch.manual_seed(3)
+            src = Denoiser(PRESETS["tiny"])
+            ema = EMA(src, 0.9)
+            ckpt.save(os.path.join(d, "src"), model=src, ema=ema, opt=torch.optim.AdamW(src.parameters()),
+                      state={"step": 0, "samples": 0}, model_cfg=src.cfg.to_dict())
+            ap = add_args(argparse.ArgumentParser())
+            base = ["--task", "natural", "--data", NATURAL, "--scale", "4", "--patch", "32", "--limit", "4",
+                    "--batch", "2", "--max-steps", "1", "--lr", "0", "--warmup", "1", "--clip", "0",
+                    "--threads", "1", "--log-every", "1"]
+            a = ap.parse_args(base + ["--preset", "tiny", "--init", os.path.join(d, "src"), "--out", os.path.join(d, "ft")])
+            train(a)
+            got, _ = ckpt.load_ema_model(os.path.join(d, "ft", "ckpt"))
+            want, _ = ckpt.load_ema_model(os.path.join(d, "src"))
+            for (k, x), (_, y) in zip(got.state_dict().items(), want.state_dict().items()):
+                self.assertTrue(torch.equal(x, y), k)  # lr 0: the fine-tune's weights are the init's
+            b = ap.parse_args(base + ["--preset", "s4-32", "--init", os.path.join(d, "src"), "--out", os.path.join(d, "bad")])
+            with self.assertRaisesRegex(ValueError, "differs"):
+                train(b)
+
     def test_patch_data(self):
         from daguerre_train.data import PatchData
         if not os.path.isdir(NATURAL):
