@@ -10,6 +10,7 @@ import type { ImageU8 } from './image';
 import { f32ToU8, u8ToF32 } from './image';
 import { resizeU8 } from './resample';
 import type { FaceParams, Region, RestoreParams, ResultFields } from '../shared/types';
+import { canReach } from '../shared/card';
 
 export interface RestoreRequest {
   input: string;
@@ -94,19 +95,12 @@ export async function resolveModelDir(id: string, modelDirs: string[]): Promise<
 export async function resolveMethod(method: string, scale: number, modelDirs: string[]): Promise<string> {
   if (method !== 'auto') return method;
   try {
-    const { discoverModels, scaleRoute } = await loadDiffusion();
+    const { discoverModels } = await loadDiffusion();
     const list = await discoverModels(modelDirs);
     // A natural package that makes the scale itself, else one that reaches it by its own passes and a
     // downscale (natural-x4 at ×2 and ×8: better than Lanczos there too, bench/results/set14-x{2,8}-crop256.md).
-    const routes = (m: (typeof list)[number]) => {
-      try {
-        return !!m.card && (scaleRoute(m.card, scale), true);
-      } catch {
-        return false;
-      }
-    };
     const ok = list.filter((m) => m.ok && m.card?.task === 'natural');
-    const natural = ok.find((m) => m.card!.scales.includes(scale)) ?? ok.find(routes);
+    const natural = ok.find((m) => m.card!.scales.includes(scale)) ?? ok.find((m) => canReach(m.card!, scale));
     return natural ? natural.id : 'lanczos';
   } catch {
     return 'lanczos';

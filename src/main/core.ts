@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { channels, isChannel, type Channel, type ChannelReturns, type ErrorCode, type EventName, type EventPayloads, type IpcResult, type ParsedArgs } from '../shared/contract';
 import type { MethodInfo, ModelInfo } from '../shared/types';
+import { reachableScales } from '../shared/card';
 import { openDatabase, type DB } from './db';
 import { Library } from './library';
 import { JobQueue } from './queue';
@@ -135,7 +136,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
               ok: true,
               task: m.card.task,
               version: m.card.version,
-              scales: m.card.scales,
+              scales: reachableScales(m.card),
               trainedOn: m.card.trainedOn,
               knob: m.card.sampler.knob,
               coarseSteps: m.card.sampler.coarseSteps,

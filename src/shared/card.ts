@@ -82,3 +82,34 @@ export function knobToN(card: Pick<ModelCard, 'sampler'>, knob: number): number 
   }
   return pts[pts.length - 1][1];
 }
+
+export type ScaleStep = { kind: 'sr'; scale: number } | { kind: 'down'; factor: number };
+
+/**
+ * The passes that make `scale` with this card: a scale it serves, else ×primary passes then more
+ * (×8 = ×4, ×2 with a ×4 model, where ×2 is itself ×4 then an antialiased ÷2), or ×primary then a
+ * downscale. Throws a clear error.
+ */
+export function scaleRoute(card: Pick<ModelCard, 'id' | 'scales' | 'primaryScale'>, scale: number, depth = 0): ScaleStep[] {
+  if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer: ${scale}`);
+  const p = card.primaryScale;
+  if (card.scales.includes(scale)) return [{ kind: 'sr', scale }];
+  if (depth < 4 && scale > p && scale % p === 0) return [{ kind: 'sr', scale: p }, ...scaleRoute(card, scale / p, depth + 1)];
+  if (scale < p && p % scale === 0) return [{ kind: 'sr', scale: p }, { kind: 'down', factor: p / scale }];
+  throw new Error(`model "${card.id}" serves scales ×${card.scales.join(', ×')} (primary ×${p}); ×${scale} is neither a multiple nor a divisor of ×${p}`);
+}
+
+/** Whether the engine can make `scale` with this card (served, or reached by passes and a downscale). */
+export function canReach(card: Pick<ModelCard, 'id' | 'scales' | 'primaryScale'>, scale: number): boolean {
+  try {
+    scaleRoute(card, scale);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The app's scales (×2, ×4, ×8) this card can make. */
+export function reachableScales(card: Pick<ModelCard, 'id' | 'scales' | 'primaryScale'>, candidates: readonly number[] = [2, 4, 8]): number[] {
+  return candidates.filter((s) => canReach(card, s));
+}

@@ -224,3 +224,17 @@ describe('sampler functions (fake model)', () => {
     expect(at3.tFeat[2]).toBeCloseTo(0.06, 6);
   });
 });
+
+describe('scales a card can reach (what the app offers and auto uses)', () => {
+  it('served scales, ×primary passes, and ×primary then a downscale; nothing else', async () => {
+    const { reachableScales, canReach } = await import('../../src/shared/card');
+    const x4 = { id: 'x4', scales: [4], primaryScale: 4 };
+    expect(reachableScales(x4)).toEqual([2, 4, 8]);
+    expect(canReach(x4, 3)).toBe(false);
+    expect(canReach(x4, 16)).toBe(true);
+    const x8 = { id: 'face', scales: [8], primaryScale: 8 };
+    expect(reachableScales(x8)).toEqual([2, 4, 8]);
+    const x3 = { id: 'odd', scales: [3], primaryScale: 3 };
+    expect(reachableScales(x3)).toEqual([]);
+  });
+});

@@ -25,6 +25,7 @@ import type { ImageF32, ImageU8 } from '../../engine/image';
 import { f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
 import { resizeU8 } from '../../engine/resample';
+import { canReach } from '../../shared/card';
 import {
   bufToU8,
   cropToMultiple,
@@ -36,17 +37,6 @@ import {
   ssimY,
   u8ToBuf,
 } from '../../engine/metrics';
-
-/** Whether the engine can make `scale` with this card (its own scales, or ×primary passes and a ÷; see scaleRoute). */
-function routes(d: DiffusionApi, card: { scales: number[]; primaryScale?: number; id?: string }, scale: number): boolean {
-  if (card.scales.includes(scale)) return true;
-  try {
-    d.scaleRoute?.({ id: card.id ?? '', scales: card.scales, primaryScale: card.primaryScale ?? card.scales[0] }, scale);
-    return !!d.scaleRoute;
-  } catch {
-    return false;
-  }
-}
 
 export const DEFAULT_METHODS = 'bicubic,lanczos,ddpm:10,20,50,100,ddim:20,csa,fixed:10,skipdiff:0,0.25,0.5,0.75,1';
 const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp)$/i;
@@ -251,7 +241,6 @@ function bicubic(lr: ImageU8, w: number, h: number): ImageU8 {
 
 interface DiffusionApi {
   discoverModels(dirs: string[], opts?: { threads?: number }): Promise<{ id: string; ok: boolean; error?: string; card?: { id: string; task: string; scales: number[]; primaryScale: number }; dir: string }[]>;
-  scaleRoute?(card: { id: string; scales: number[]; primaryScale: number }, scale: number): unknown;
   loadModel(dir: string, opts?: { threads?: number }): Promise<unknown>;
   restoreDiffusion(
     model: unknown,
@@ -322,10 +311,10 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       const pick = o.model
         ? list.find((m) => m.id === o.model)
         : (list.find((m) => m.ok && m.card?.task === task && m.card.scales.includes(scale)) ??
-          list.find((m) => m.ok && m.card?.task === task && routes(d, m.card, scale)));
+          list.find((m) => m.ok && m.card?.task === task && canReach(m.card, scale)));
       if (!pick) reason = o.model ? `model "${o.model}" not found in ${modelsDir}` : `no ${task} model for ${scale}x in ${modelsDir}`;
       else if (!pick.ok) reason = `model "${pick.id}": ${pick.error}`;
-      else if (!routes(d, pick.card!, scale)) reason = `model "${pick.id}" does not do ${scale}x (scales ${pick.card!.scales.join(', ')})`;
+      else if (!canReach(pick.card!, scale)) reason = `model "${pick.id}" does not do ${scale}x (scales ${pick.card!.scales.join(', ')})`;
       else {
         api = d;
         model = await d.loadModel(pick.dir, { threads });

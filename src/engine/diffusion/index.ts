@@ -16,7 +16,7 @@
  * noise. A chained pass holds its input (the previous pass's output) as well as its own output.
  */
 import * as ort from 'onnxruntime-node';
-import type { ModelCard } from '../../shared/card';
+import { scaleRoute, type ModelCard } from '../../shared/card';
 import type { ImageF32 } from '../image';
 import { axisTaps, bicubicResize, resizeFloat, sampleTapsCHW } from './bicubic';
 import { colorCorrectCHW, greyTileCHW, isGrey, toGreyImage } from './color';
@@ -97,17 +97,7 @@ export interface DiffusionInfo {
   colorCorrect: boolean;
 }
 
-export type ScaleStep = { kind: 'sr'; scale: number } | { kind: 'down'; factor: number };
-
-/** The passes that make `scale` with this card (see the file comment). Throws a clear error. */
-export function scaleRoute(card: Pick<ModelCard, 'id' | 'scales' | 'primaryScale'>, scale: number, depth = 0): ScaleStep[] {
-  if (!Number.isInteger(scale) || scale < 1) throw new RangeError(`scale must be a positive integer: ${scale}`);
-  const p = card.primaryScale;
-  if (card.scales.includes(scale)) return [{ kind: 'sr', scale }];
-  if (depth < 4 && scale > p && scale % p === 0) return [{ kind: 'sr', scale: p }, ...scaleRoute(card, scale / p, depth + 1)];
-  if (scale < p && p % scale === 0) return [{ kind: 'sr', scale: p }, { kind: 'down', factor: p / scale }];
-  throw new Error(`model "${card.id}" serves scales ×${card.scales.join(', ×')} (primary ×${p}); ×${scale} is neither a multiple nor a divisor of ×${p}`);
-}
+export { scaleRoute, type ScaleStep } from '../../shared/card';
 
 function abortError(signal: AbortSignal): Error {
   const e = new Error('diffusion restore cancelled');

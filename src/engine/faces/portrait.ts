@@ -22,7 +22,8 @@ import type { ImageF32, ImageU8 } from '../image';
 import { f32ToU8, u8ToF32 } from '../image';
 import { blurPlane } from '../diffusion/color';
 import { resizeU8 } from '../resample';
-import { bicubicResize, discoverModels, loadModel, restoreDiffusion, scaleRoute, type ModelPackage } from '../diffusion/index';
+import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
+import { canReach } from '../../shared/card';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
 import { MAX_FACE_FRAME_PX, MAX_FACE_FRAME_PX_NATURAL, skipReason } from './limits';
@@ -350,15 +351,8 @@ export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | '
   let natural = null as (typeof ok)[number] | null;
   if (opts.backgroundModel !== 'lanczos') {
     const nat = ok.filter((m) => m.card!.task === 'natural');
-    const routes = (m: (typeof ok)[number]) => {
-      try {
-        return (scaleRoute(m.card!, opts.scale), true);
-      } catch {
-        return false;
-      }
-    };
     // The natural package for the scale, else one that reaches it by ×4 passes and a downscale (as `auto` does).
-    natural = opts.backgroundModel ? (ok.find((m) => m.id === opts.backgroundModel) ?? null) : (nat.find((m) => m.card!.scales.includes(opts.scale)) ?? nat.find(routes) ?? null);
+    natural = opts.backgroundModel ? (ok.find((m) => m.id === opts.backgroundModel) ?? null) : (nat.find((m) => m.card!.scales.includes(opts.scale)) ?? nat.find((m) => canReach(m.card!, opts.scale)) ?? null);
   }
   const faces = ok.filter((m) => m.card!.task === 'face');
   const face = opts.faceModel ? (faces.find((m) => m.id === opts.faceModel) ?? null) : (faces.find((m) => m.id === 'face-x8') ?? faces[0] ?? null);
