@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeBothThemes, launch, shotBothThemes } from './harness';
+import { axeBothThemes, launch, openCollectingErrors, shotBothThemes } from './harness';
 import { sharedData, startServer, type TestServer } from './server';
 
 const OLD = path.join(sharedData, 'real/old');
@@ -45,11 +45,7 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
       }
     });
     page = await context.newPage();
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/favicon/.test(m.text())) errors.push(`console: ${m.text()}`);
-    });
-    await page.goto(server.url);
+    await openCollectingErrors(page, server.url, errors);
   });
 
   afterAll(async () => {

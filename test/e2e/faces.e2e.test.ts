@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaceDetectReport, Job, Photo, Result } from '../../src/shared/types';
-import { axeBothThemes, launch, shotBothThemes } from './harness';
+import { axeBothThemes, launch, openCollectingErrors, shotBothThemes } from './harness';
 import { fixtureModels, sharedData, startServer, type TestServer } from './server';
 
 const PHOTO = path.join(sharedData, 'real/old/family_grey_04.jpg');
@@ -42,11 +42,7 @@ describe.skipIf(!hasData || !hasChromium)('portrait faces in the browser (real C
     browser = await launch();
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
-    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !/favicon/.test(m.text())) errors.push(`console: ${m.text()}`);
-    });
-    await page.goto(server.url);
+    await openCollectingErrors(page, server.url, errors);
   });
 
   afterAll(async () => {

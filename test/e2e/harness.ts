@@ -22,6 +22,15 @@ export function launch(): Promise<Browser> {
 }
 
 /** Screenshot the page as it is, once per theme: test-results/e2e/<name>-light.png, -dark.png. */
+/** Collects page errors and console errors (favicon misses aside) into `errors`, then opens `url`. */
+export async function openCollectingErrors(page: Page, url: string, errors: string[]): Promise<void> {
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/favicon/.test(m.text())) errors.push(`console: ${m.text()}`);
+  });
+  await page.goto(url);
+}
+
 export async function shotBothThemes(page: Page, name: string): Promise<void> {
   fs.mkdirSync(shotsDir, { recursive: true });
   const before = await page.evaluate(() => document.documentElement.dataset.theme ?? '');
