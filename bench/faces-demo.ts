@@ -8,22 +8,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../src/engine/image-io';
-import type { ImageU8 } from '../src/engine/image';
+import { cropU8, type ImageU8 } from '../src/engine/image';
 import { lrConsistency } from '../src/engine/metrics/index';
 import { lanczosU8, restorePortrait } from '../src/engine/faces/portrait';
+import { option } from './args';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const opt = (k: string) => {
-  const i = args.indexOf(k);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const photo = opt('--photo') ?? 'family_sepia_03.jpg';
-const [rx, ry, rw, rh] = (opt('--region') ?? '180,15,160,130').split(',').map(Number);
+const photo = option('--photo') ?? 'family_sepia_03.jpg';
+const [rx, ry, rw, rh] = (option('--region') ?? '180,15,160,130').split(',').map(Number);
 const { rgb: full } = await decodeImage(path.resolve(ROOT, '../shared/data/real/old', photo));
-const crop = new Uint8Array(rw * rh * 3);
-for (let y = 0; y < rh; y++) crop.set(full.data.subarray(((ry + y) * full.width + rx) * 3, ((ry + y) * full.width + rx + rw) * 3), y * rw * 3);
-const lr: ImageU8 = { width: rw, height: rh, channels: 3, data: crop };
+const lr: ImageU8 = cropU8(full, { x: rx, y: ry, w: rw, h: rh });
 const modelDirs = [path.join(ROOT, 'models')];
 const scale = 4;
 

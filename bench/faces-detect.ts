@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../src/engine/image-io';
 import { detectBoxes, faceApiBackend, iou, loadFaceApi, type Box, type DetectOptions } from '../src/engine/faces/detect';
+import { option } from './args';
 
 const OLD = path.resolve(import.meta.dirname, '../../shared/data/real/old');
 const LABELS = path.resolve(import.meta.dirname, '../test/fixtures/faces/real-old-labels.json');
@@ -140,7 +141,7 @@ async function bench(configs: string[], only: string[] | null, outDir: string) {
   }
   fs.mkdirSync(outDir, { recursive: true });
   const stamp = { date: new Date().toISOString(), backend, machine: '2 shared cores (other jobs running): compare configs within this run only', match: 'IoU>=0.3 or centre-in-box with width ratio 0.5..2' };
-  const name = opt('--name') ?? (only ? 'detect-partial' : 'detect');
+  const name = option('--name') ?? (only ? 'detect-partial' : 'detect');
   fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify({ ...stamp, summary: rows, perImage }, null, 1));
   let md = `| config | recall | found/labels | false positives | ms/photo (median) | ms/photo (mean) | tiny | small | profile | damaged | frontal |\n|---|---|---|---|---|---|---|---|---|---|---|\n`;
   for (const r of rows as { config: string; recall: number; found: number; labels: number; falsePositives: number; msMedian: number; msMean: number; byFlag: Record<string, [number, number]> }[]) {
@@ -151,12 +152,7 @@ async function bench(configs: string[], only: string[] | null, outDir: string) {
   console.log(md);
 }
 
-const args = process.argv.slice(2);
-const opt = (k: string) => {
-  const i = args.indexOf(k);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const only = opt('--only')?.split(',') ?? null;
+const only = option('--only')?.split(',') ?? null;
 
 /** Scores detections made elsewhere (bench/faces-detect-human.cjs): { images: { f: { whole, tiled, msWhole, msTiled } } }. */
 async function scoreBoxes(file: string, name: string, outDir: string) {
@@ -200,6 +196,6 @@ async function scoreBoxes(file: string, name: string, outDir: string) {
   console.log(md);
 }
 
-if (opt('--score-boxes')) await scoreBoxes(opt('--score-boxes')!, opt('--name') ?? 'external', opt('--out') ?? path.resolve(import.meta.dirname, 'results/faces'));
-else if (opt('--proposals')) await proposals(opt('--proposals')!, only);
-else await bench((opt('--configs') ?? Object.keys(CONFIGS).join(',')).split(','), only, opt('--out') ?? path.resolve(import.meta.dirname, 'results/faces'));
+if (option('--score-boxes')) await scoreBoxes(option('--score-boxes')!, option('--name') ?? 'external', option('--out') ?? path.resolve(import.meta.dirname, 'results/faces'));
+else if (option('--proposals')) await proposals(option('--proposals')!, only);
+else await bench((option('--configs') ?? Object.keys(CONFIGS).join(',')).split(','), only, option('--out') ?? path.resolve(import.meta.dirname, 'results/faces'));

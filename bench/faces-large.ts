@@ -20,23 +20,19 @@ import { bicubicResize, loadModel, restoreDiffusion, type ModelPackage } from '.
 import { psnrY, ssimY } from '../src/engine/metrics/fullref';
 import { lrConsistency, noReferenceScore } from '../src/engine/metrics/index';
 import { degradeToModelInput, lanczosU8, matchLowFrequency } from '../src/engine/faces/portrait';
+import { option } from './args';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const VAL = path.resolve(ROOT, '../shared/data/faces/val');
-const args = process.argv.slice(2);
-const opt = (k: string) => {
-  const i = args.indexOf(k);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const n = Number(opt('--n') ?? 16);
-const fidelity = Number(opt('--fidelity') ?? 0.5);
-const modelDir = opt('--model') ?? (fs.existsSync(path.join(ROOT, 'models/face-x8/card.json')) ? path.join(ROOT, 'models/face-x8') : path.join(ROOT, 'test/fixtures/models/tiny-face-x8'));
+const n = Number(option('--n') ?? 16);
+const fidelity = Number(option('--fidelity') ?? 0.5);
+const modelDir = option('--model') ?? (fs.existsSync(path.join(ROOT, 'models/face-x8/card.json')) ? path.join(ROOT, 'models/face-x8') : path.join(ROOT, 'test/fixtures/models/tiny-face-x8'));
 const model = await loadModel(modelDir);
 // The natural package too, when present: what the background gives a face when it is not Lanczos.
-const natDir = opt('--natural') ?? path.join(ROOT, 'models/natural-x4');
+const natDir = option('--natural') ?? path.join(ROOT, 'models/natural-x4');
 const natural = fs.existsSync(path.join(natDir, 'card.json')) ? await loadModel(natDir) : null;
-const sizes = (opt('--sizes') ?? '16,24,32,48,64').split(',').map(Number);
-const matchSigmas = (opt('--match-sigmas') ?? '0.35,0.5').split(',').map(Number);
+const sizes = (option('--sizes') ?? '16,24,32,48,64').split(',').map(Number);
+const matchSigmas = (option('--match-sigmas') ?? '0.35,0.5').split(',').map(Number);
 console.log('model', model.id, 'knob', fidelity);
 
 const files = fs.readdirSync(VAL).filter((f) => f.endsWith('.png')).sort().slice(0, n);
@@ -104,7 +100,7 @@ for (const [k, a] of Object.entries(acc)) {
 }
 const out = path.join(ROOT, 'bench/results/faces');
 fs.mkdirSync(out, { recursive: true });
-const tag = opt('--tag') ?? (model.id === 'tiny-face-x8' ? 'large-faces-tiny' : 'large-faces');
+const tag = option('--tag') ?? (model.id === 'tiny-face-x8' ? 'large-faces-tiny' : 'large-faces');
 fs.writeFileSync(path.join(out, `${tag}.json`), JSON.stringify({ date: new Date().toISOString(), model: model.id, fidelity, n: files.length, rows }, null, 1));
 fs.writeFileSync(path.join(out, `${tag}.md`), md);
 console.log('\n' + md);

@@ -11,25 +11,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { decodeImage } from '../src/engine/image-io';
-import type { ImageU8 } from '../src/engine/image';
+import { cropU8, type ImageU8 } from '../src/engine/image';
 import { lrConsistency } from '../src/engine/metrics/index';
 import { restorePortrait } from '../src/engine/faces/portrait';
+import { option } from './args';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const opt = (k: string) => {
-  const i = args.indexOf(k);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const photo = opt('--photo') ?? 'family_sepia_03.jpg';
-const [rx, ry, rw, rh] = (opt('--region') ?? '180,15,160,130').split(',').map(Number);
-const sigmas = (opt('--sigmas') ?? 'fixed,1,0.7,0.5,0.35').split(',').map((s) => (s === 'fixed' ? null : Number(s)));
+const photo = option('--photo') ?? 'family_sepia_03.jpg';
+const [rx, ry, rw, rh] = (option('--region') ?? '180,15,160,130').split(',').map(Number);
+const sigmas = (option('--sigmas') ?? 'fixed,1,0.7,0.5,0.35').split(',').map((s) => (s === 'fixed' ? null : Number(s)));
 const { rgb: full } = await decodeImage(path.resolve(ROOT, '../shared/data/real/old', photo));
-const crop = (img: ImageU8, x: number, y: number, w: number, h: number): ImageU8 => {
-  const d = new Uint8Array(w * h * 3);
-  for (let j = 0; j < h; j++) d.set(img.data.subarray(((y + j) * img.width + x) * 3, ((y + j) * img.width + x + w) * 3), j * w * 3);
-  return { width: w, height: h, channels: 3, data: d };
-};
+const crop = (img: ImageU8, x: number, y: number, w: number, h: number): ImageU8 => cropU8(img, { x, y, w, h });
 const lr = crop(full, rx, ry, rw, rh);
 const modelDirs = [path.join(ROOT, 'models')];
 const scale = 4;

@@ -15,27 +15,23 @@ import { decodeImage } from '../src/engine/image-io';
 import type { ImageU8 } from '../src/engine/image';
 import { lrConsistency } from '../src/engine/metrics/index';
 import { lanczosU8, portraitModels, restorePortrait } from '../src/engine/faces/portrait';
+import { option } from './args';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const OLD = path.resolve(ROOT, '../shared/data/real/old');
-const args = process.argv.slice(2);
-const opt = (k: string) => {
-  const i = args.indexOf(k);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const only = opt('--only')?.split(',') ?? null;
-const outDir = opt('--out') ?? path.join(ROOT, 'bench/results/faces');
-const fidelity = Number(opt('--fidelity') ?? 0.5);
+const only = option('--only')?.split(',') ?? null;
+const outDir = option('--out') ?? path.join(ROOT, 'bench/results/faces');
+const fidelity = Number(option('--fidelity') ?? 0.5);
 const scale = 4;
 // --face-dir DIR: a folder holding a face package to use instead of models/ (e.g. an early export).
-const faceDir = opt('--face-dir');
+const faceDir = option('--face-dir');
 const modelDirs = [...(faceDir ? [path.resolve(faceDir)] : []), path.join(ROOT, 'models'), path.join(ROOT, 'test/fixtures/models')];
 
 const { natural } = await portraitModels({ modelDirs: [path.join(ROOT, 'models')], scale });
 const { face } = await portraitModels({ modelDirs: faceDir ? [path.resolve(faceDir)] : [path.join(ROOT, 'models')], scale });
 const faceModel = face?.id ?? 'tiny-face-x8';
 // Lanczos background unless asked (--background natural): a natural ×4 of 28 photos (up to 26 MP out) takes hours on CPU.
-const backgroundModel = opt('--background') === 'natural' ? (natural?.id ?? 'lanczos') : 'lanczos';
+const backgroundModel = option('--background') === 'natural' ? (natural?.id ?? 'lanczos') : 'lanczos';
 console.log('face model', faceModel, '| background', backgroundModel);
 
 const files = fs.readdirSync(OLD).filter((f) => !only || only.some((o) => f.includes(o))).sort();
@@ -163,7 +159,7 @@ const summary = {
   fidelity,
   sampler: 'skipdiff',
   faceModel,
-  faceModelNote: faceModel === 'tiny-face-x8' ? 'tiny random test package: shows the mechanics only, not restoration quality' : opt('--note') ?? 'trained face model',
+  faceModelNote: faceModel === 'tiny-face-x8' ? 'tiny random test package: shows the mechanics only, not restoration quality' : option('--note') ?? 'trained face model',
   background: backgroundModel,
   sheets: sheetNames,
   rows,

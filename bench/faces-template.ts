@@ -10,11 +10,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { detectFaces, type Point } from '../src/engine/faces/detect';
+import { option } from './args';
 
 const TRAIN = path.resolve(import.meta.dirname, '../../shared/data/faces/train');
 const OUT = path.resolve(import.meta.dirname, '../src/engine/faces/template.ts');
-const args = process.argv.slice(2);
-const n = Number(args[args.indexOf('--n') + 1] ?? 300) || 300;
+const n = Number(option('--n') ?? 300) || 300;
 
 const files = fs.readdirSync(TRAIN).filter((f) => f.endsWith('.jpg')).sort();
 // Evenly spaced over the (stratified, shuffled) train set.

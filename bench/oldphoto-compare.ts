@@ -11,13 +11,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { runRestore } from '../src/engine/restore';
+import { option } from './args';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const args = process.argv.slice(2);
-const opt = (k: string, d?: string) => {
-  const i = args.indexOf(k);
-  return i >= 0 ? args[i + 1] : d;
-};
+const opt = (k: string, d?: string) => option(k) ?? d;
 const A = { dir: path.resolve(opt('--a', 'models')!), id: opt('--a-id', 'natural-x4')! };
 const B = { dir: path.resolve(opt('--b')!), id: opt('--b-id')! };
 const name = opt('--out', 'oldphoto-compare')!;

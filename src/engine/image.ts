@@ -43,3 +43,17 @@ export function f32ToU8(img: ImageF32): ImageU8 {
   }
   return { width, height, channels: 3, data: out };
 }
+
+/** The pixels of `r` (clamped to the image), any channel count. */
+export function cropU8(img: ImageU8, r: { x: number; y: number; w: number; h: number }): ImageU8 {
+  const x = Math.min(r.x, img.width - 1);
+  const y = Math.min(r.y, img.height - 1);
+  const w = Math.min(r.w, img.width - x);
+  const h = Math.min(r.h, img.height - y);
+  const out = new Uint8Array(w * h * img.channels);
+  for (let j = 0; j < h; j++) {
+    const src = ((y + j) * img.width + x) * img.channels;
+    out.set(img.data.subarray(src, src + w * img.channels), j * w * img.channels);
+  }
+  return { width: w, height: h, channels: img.channels, data: out };
+}

@@ -7,10 +7,10 @@ import * as os from 'node:os';
 import { decodeImage, encodeImage, isGreyU8, type EncodeFormat } from './image-io';
 import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
-import { f32ToU8, u8ToF32 } from './image';
+import { cropU8, f32ToU8, u8ToF32 } from './image';
 import { resizeU8 } from './resample';
 import type { FaceParams, Region, RestoreParams, ResultFields } from '../shared/types';
-import { canReach } from '../shared/card';
+import { pickForScale } from '../shared/card';
 
 export interface RestoreRequest {
   input: string;
@@ -43,18 +43,6 @@ export interface RestoreContext {
 
 export const CLASSIC_METHODS = ['bicubic', 'lanczos'] as const;
 
-function cropU8(img: ImageU8, r: Region): ImageU8 {
-  const x = Math.min(r.x, img.width - 1);
-  const y = Math.min(r.y, img.height - 1);
-  const w = Math.min(r.w, img.width - x);
-  const h = Math.min(r.h, img.height - y);
-  const out = new Uint8Array(w * h * img.channels);
-  for (let j = 0; j < h; j++) {
-    const src = ((y + j) * img.width + x) * img.channels;
-    out.set(img.data.subarray(src, src + w * img.channels), j * w * img.channels);
-  }
-  return { width: w, height: h, channels: img.channels, data: out };
-}
 
 /**
  * Classic resampling, centre-aligned (src/engine/resample.ts): 'bicubic' is PyTorch's bicubic (a = −0.75, the
@@ -97,10 +85,9 @@ export async function resolveMethod(method: string, scale: number, modelDirs: st
   try {
     const { discoverModels } = await loadDiffusion();
     const list = await discoverModels(modelDirs);
-    // A natural package that makes the scale itself, else one that reaches it by its own passes and a
-    // downscale (natural-x4 at ×2 and ×8: better than Lanczos there too, bench/results/set14-x{2,8}-crop256.md).
-    const ok = list.filter((m) => m.ok && m.card?.task === 'natural');
-    const natural = ok.find((m) => m.card!.scales.includes(scale)) ?? ok.find((m) => canReach(m.card!, scale));
+    // Also a natural package that reaches the scale by its own passes and a downscale (natural-x4 at ×2 and ×8:
+    // better than Lanczos there too, bench/results/set14-x{2,8}-crop256.md).
+    const natural = pickForScale(list, 'natural', scale);
     return natural ? natural.id : 'lanczos';
   } catch {
     return 'lanczos';

@@ -113,3 +113,16 @@ export function canReach(card: Pick<ModelCard, 'id' | 'scales' | 'primaryScale'>
 export function reachableScales(card: Pick<ModelCard, 'id' | 'scales' | 'primaryScale'>, candidates: readonly number[] = [2, 4, 8]): number[] {
   return candidates.filter((s) => canReach(card, s));
 }
+
+/**
+ * The usable package of `task` for `scale`: one that serves the scale itself first, else the first that
+ * reaches it by its own passes and a downscale (a ×4 natural model at ×2 and ×8). List order breaks ties.
+ */
+export function pickForScale<T extends { ok: boolean; card?: { id: string; task: string; scales: number[]; primaryScale: number } | null }>(
+  list: readonly T[],
+  task: string,
+  scale: number,
+): T | undefined {
+  const ok = list.filter((m) => m.ok && m.card?.task === task);
+  return ok.find((m) => m.card!.scales.includes(scale)) ?? ok.find((m) => canReach(m.card!, scale));
+}

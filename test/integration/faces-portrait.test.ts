@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ImageF32, ImageU8 } from '../../src/engine/image';
+import { cropU8, type ImageF32, type ImageU8 } from '../../src/engine/image';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, templateFootprint, templateMask, type Similarity } from '../../src/engine/faces/align';
 import { detectFaces, type FaceDetection, type Point } from '../../src/engine/faces/detect';
 import { MAX_FACE_FRAME_PX_NATURAL, detectPortraitFaces, faceTransform, lanczosU8, restorePortrait, type PortraitProgress } from '../../src/engine/faces/portrait';
@@ -337,9 +337,7 @@ describe.skipIf(!hasShared)('portrait through runRestore', () => {
       await (async () => {
         const { decodeImage } = await import('../../src/engine/image-io');
         const { rgb } = await decodeImage(join(SHARED_DATA, 'real/old/family_sepia_03.jpg'));
-        const d = new Uint8Array(160 * 130 * 3);
-        for (let y = 0; y < 130; y++) d.set(rgb.data.subarray(((15 + y) * rgb.width + 180) * 3, ((15 + y) * rgb.width + 340) * 3), y * 160 * 3);
-        return { width: 160, height: 130, channels: 3, data: d };
+        return cropU8(rgb, { x: 180, y: 15, w: 160, h: 130 });
       })(),
       { scale: 2, fidelity: 0, seed: 1, sampler: 'csa', modelDirs: [FIX], backgroundModel: 'lanczos' },
     );

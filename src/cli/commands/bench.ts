@@ -22,10 +22,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import type { ImageF32, ImageU8 } from '../../engine/image';
-import { f32ToU8, u8ToF32 } from '../../engine/image';
+import { cropU8, f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
 import { resizeU8 } from '../../engine/resample';
-import { canReach } from '../../shared/card';
+import { canReach, pickForScale } from '../../shared/card';
 import {
   bufToU8,
   cropToMultiple,
@@ -224,10 +224,7 @@ function centreCrop(img: ImageU8, size: number): ImageU8 {
   if (w === img.width && h === img.height) return img;
   const x0 = (img.width - w) >> 1;
   const y0 = (img.height - h) >> 1;
-  const c = img.channels;
-  const out = new Uint8Array(w * h * c);
-  for (let y = 0; y < h; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * c, ((y0 + y) * img.width + x0 + w) * c), y * w * c);
-  return { width: w, height: h, channels: c, data: out };
+  return cropU8(img, { x: x0, y: y0, w, h });
 }
 
 /** The app's Lanczos (centre-aligned, src/engine/resample.ts). */
@@ -310,8 +307,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       const list = (await d.discoverModels([modelsDir], { threads })).filter((m) => m.id !== 'niqe');
       const pick = o.model
         ? list.find((m) => m.id === o.model)
-        : (list.find((m) => m.ok && m.card?.task === task && m.card.scales.includes(scale)) ??
-          list.find((m) => m.ok && m.card?.task === task && canReach(m.card, scale)));
+        : pickForScale(list, task, scale);
       if (!pick) reason = o.model ? `model "${o.model}" not found in ${modelsDir}` : `no ${task} model for ${scale}x in ${modelsDir}`;
       else if (!pick.ok) reason = `model "${pick.id}": ${pick.error}`;
       else if (!canReach(pick.card!, scale)) reason = `model "${pick.id}" does not do ${scale}x (scales ${pick.card!.scales.join(', ')})`;

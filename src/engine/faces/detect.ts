@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import type { ImageU8 } from '../image';
+import { cropU8, type ImageU8 } from '../image';
 
 export type Point = [number, number];
 
@@ -209,12 +209,6 @@ export function resizeRgbBilinear(img: ImageU8, w: number, h: number): ImageU8 {
   return { width: w, height: h, channels: 3, data: out };
 }
 
-function cropRgb(img: ImageU8, x: number, y: number, w: number, h: number): ImageU8 {
-  const out = new Uint8Array(w * h * 3);
-  for (let j = 0; j < h; j++) out.set(img.data.subarray(((y + j) * img.width + x) * 3, ((y + j) * img.width + x + w) * 3), j * w * 3);
-  return { width: w, height: h, channels: 3, data: out };
-}
-
 export function iou(a: Box, b: Box): number {
   const x0 = Math.max(a.x, b.x);
   const y0 = Math.max(a.y, b.y);
@@ -293,13 +287,11 @@ export async function detectBoxes(rgb: ImageU8, opts: DetectOptions = {}): Promi
   const long = Math.max(img.width, img.height);
   const portraitLike = found.length > 0 && found.every((b) => b.w >= long / 8);
   if ((tilesMode === true || (tilesMode === 'auto' && !portraitLike)) && long > tileSize * 1.25) {
-    const T = Math.min(tileSize, img.width, img.height);
     for (const ty of tileStarts(img.height, Math.min(tileSize, img.height))) {
       for (const tx of tileStarts(img.width, Math.min(tileSize, img.width))) {
         const tw = Math.min(tileSize, img.width);
         const th = Math.min(tileSize, img.height);
-        void T;
-        const sub = cropRgb(img, tx, ty, tw, th);
+        const sub = cropU8(img, { x: tx, y: ty, w: tw, h: th });
         for (const b of await runDetector(sub, kind, minScore)) {
           // Drop boxes cut by an inner tile edge: the whole-photo pass or a neighbour tile has them whole.
           const m = 2;
