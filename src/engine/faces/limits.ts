@@ -5,15 +5,15 @@
 
 /**
  * Faces whose 128² template frame spans more input pixels are left to the background. Measured
- * (bench/faces-large.ts, models/face-x8, 16 val faces): from a 16–32 px frame the face model is
- * more natural than the plain enlargement (NIQE 6.9–7.0 vs 8.8–12.5) at +1.8…−2.4 dB PSNR; from
- * 48 px it gains little (NIQE 6.9 vs 7.4) and loses 4.8 dB; at 64 px NIQE ties and it loses 5.7 dB.
+ * (bench/faces-large.ts → bench/results/faces/large-faces-gpu.md, GPU-trained face-x8, colour-matched
+ * at σ 0.35 input px, 16 val faces): over Lanczos the face is 0.5–1.7 dB closer to the truth at 24–32 px
+ * frames and no better from 48 px (31.8 vs 32.1 dB), where the face model only trades fidelity for detail.
  */
 export const MAX_FACE_FRAME_PX = 40;
 /**
- * The same limit when the background is the natural model (measured the same way, natural-x4 ×(128/F)):
- * at F = 32 the natural model alone beats the face model on PSNR (32.0 vs 27.4 dB) *and* NIQE
- * (6.3 vs 6.9); at F = 16 the face model is more faithful (27.3 vs 25.1 dB, SSIM 0.79 vs 0.67).
+ * The same limit when the background is the natural model: at F = 32 the GPU-trained natural-x4 alone
+ * beats even the matched face (32.3 vs 31.5 dB, NIQE 5.5 vs 6.2); at F = 16 the face model is far more
+ * faithful (27.7 vs 25.0 dB).
  */
 export const MAX_FACE_FRAME_PX_NATURAL = 24;
 /** Faces whose 5 landmarks fit the template worse than this (mean, template px) are not restored. */

@@ -23,10 +23,10 @@ import { f32ToU8, u8ToF32 } from '../image';
 import { blurPlane } from '../diffusion/color';
 import { resizeU8 } from '../resample';
 import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
-import { canReach } from '../../shared/card';
+import { pickForScale } from '../../shared/card';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
-import { MAX_FACE_FRAME_PX, MAX_FACE_FRAME_PX_NATURAL, skipReason } from './limits';
+import { defaultLimits, skipReason } from './limits';
 
 export type { Box, Point } from './detect';
 
@@ -65,7 +65,7 @@ export interface PortraitOptions {
   /** A background already made at this scale (W·scale × H·scale RGB), e.g. an earlier natural result: reused as is. */
   backgroundImage?: { image: ImageU8; id: string };
   /** Faces already detected on this input (detectPortraitFaces), used instead of detecting again. */
-  detected?: { box: Box; score: number; landmarks: Point[]; residual: number }[];
+  detected?: FoundFace[];
   /** A loaded face package to use instead of looking one up (tests, bench). */
   faceModelPackage?: ModelPackage;
   /** Faces whose 128² template frame spans more input pixels than this are left to the background. */
@@ -322,6 +322,24 @@ export interface DetectedFace {
   reason?: string;
 }
 
+/** A face as portrait sees it: where, how sure, its 5 landmarks and how well they fit the template. */
+type FoundFace = { box: Box; score: number; landmarks: Point[]; residual: number };
+
+/** The user's boxes (landmarks found inside them) or, without boxes, the detector's faces. */
+async function locateFaces(lrRgb: ImageU8, opts: Pick<PortraitOptions, 'faces' | 'detect'>): Promise<FoundFace[]> {
+  if (opts.faces) {
+    const lms = await landmarksForBoxesScored(lrRgb, opts.faces);
+    return opts.faces.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i].points), residual: lms[i].residual }));
+  }
+  return (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, residual: f.residual }));
+}
+
+/** The thresholds `skipReason` applies: the options where given, else the measured defaults (limits.ts). */
+function faceLimits(opts: Pick<PortraitOptions, 'maxFaceFramePx' | 'minFaceFramePx' | 'maxLandmarkResidual'>, naturalBackground: boolean) {
+  const d = defaultLimits(naturalBackground);
+  return { maxResidual: opts.maxLandmarkResidual ?? d.maxResidual, minFrame: opts.minFaceFramePx ?? d.minFrame, maxFrame: opts.maxFaceFramePx ?? d.maxFrame };
+}
+
 /**
  * What the app's `faces.detect` channel returns: the faces `portrait` would see, in the same order
  * (so `excludeFaces` indices refer to this list), each with whether it would be restored and why not.
@@ -330,13 +348,8 @@ export async function detectPortraitFaces(
   lrRgb: ImageU8,
   opts: Pick<PortraitOptions, 'faces' | 'detect' | 'maxFaceFramePx' | 'minFaceFramePx' | 'maxLandmarkResidual'> & { naturalBackground?: boolean } = {},
 ): Promise<DetectedFace[]> {
-  const found = opts.faces
-    ? await (async () => {
-        const lms = await landmarksForBoxesScored(lrRgb, opts.faces!);
-        return opts.faces!.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i].points), residual: lms[i].residual }));
-      })()
-    : (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, residual: f.residual }));
-  const t = { maxResidual: opts.maxLandmarkResidual ?? 9, minFrame: opts.minFaceFramePx ?? 8, maxFrame: opts.maxFaceFramePx ?? (opts.naturalBackground ? MAX_FACE_FRAME_PX_NATURAL : MAX_FACE_FRAME_PX) };
+  const found = await locateFaces(lrRgb, opts);
+  const t = faceLimits(opts, !!opts.naturalBackground);
   return found.map((f) => {
     const framePx = FACE_TEMPLATE.size / simScale(faceTransform(f.landmarks, 1));
     const reason = skipReason(f.residual, framePx, t);
@@ -350,9 +363,8 @@ export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | '
   const ok = list.filter((m) => m.ok && m.card);
   let natural = null as (typeof ok)[number] | null;
   if (opts.backgroundModel !== 'lanczos') {
-    const nat = ok.filter((m) => m.card!.task === 'natural');
-    // The natural package for the scale, else one that reaches it by ×4 passes and a downscale (as `auto` does).
-    natural = opts.backgroundModel ? (ok.find((m) => m.id === opts.backgroundModel) ?? null) : (nat.find((m) => m.card!.scales.includes(opts.scale)) ?? nat.find((m) => canReach(m.card!, opts.scale)) ?? null);
+    // The natural package for the scale, or one that reaches it by ×4 passes and a downscale (as `auto` does).
+    natural = (opts.backgroundModel ? ok.find((m) => m.id === opts.backgroundModel) : pickForScale(ok, 'natural', opts.scale)) ?? null;
   }
   const faces = ok.filter((m) => m.card!.task === 'face');
   const face = opts.faceModel ? (faces.find((m) => m.id === opts.faceModel) ?? null) : (faces.find((m) => m.id === 'face-x8') ?? faces[0] ?? null);
@@ -421,24 +433,17 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   // 2. Faces.
   const t1 = performance.now();
   report({ stage: 'detect', fraction: bgShare });
-  let found: { box: Box; score: number; landmarks: Point[]; residual: number }[];
-  if (opts.detected && !userFaces) {
-    found = opts.detected.map((f) => ({ box: { ...f.box }, score: f.score, landmarks: f.landmarks, residual: f.residual }));
-  } else if (userFaces) {
-    const lms = await landmarksForBoxesScored(lrRgb, userFaces);
-    found = userFaces.map((b, i) => ({ box: { ...b }, score: 1, landmarks: fivePoints(lms[i].points), residual: lms[i].residual }));
-  } else {
-    found = (await detectFaces(lrRgb, opts.detect)).map((f) => ({ box: f.box, score: f.score, landmarks: f.landmarks, residual: f.residual }));
-  }
+  const found: FoundFace[] =
+    opts.detected && !userFaces
+      ? opts.detected.map((f) => ({ box: { ...f.box }, score: f.score, landmarks: f.landmarks, residual: f.residual }))
+      : await locateFaces(lrRgb, opts);
   const msDetect = performance.now() - t1;
   check();
 
   // 3. Each face.
   const t2 = performance.now();
   const exclude = new Set(opts.excludeFaces ?? []);
-  const maxFrame = opts.maxFaceFramePx ?? (natural ? MAX_FACE_FRAME_PX_NATURAL : MAX_FACE_FRAME_PX);
-  const maxResidual = opts.maxLandmarkResidual ?? 9;
-  const minFrame = opts.minFaceFramePx ?? 8;
+  const limits = faceLimits(opts, !!natural);
   const faceModel = opts.faceModelPackage ?? (faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null);
   const factor = faceModel ? faceModel.card.primaryScale : 8;
   const size = faceModel?.card.framing?.size ?? FACE_TEMPLATE.size;
@@ -457,7 +462,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     const base = { box: f.box, landmarks: f.landmarks, score: f.score, framePx: Math.round(framePx * 10) / 10, residual: Math.round(f.residual * 100) / 100 };
     const fr0 = bgShare + detShare + (faceShare * i) / nF;
     report({ stage: 'face', face: i, faces: found.length, fraction: fr0 });
-    const why = exclude.has(i) ? 'excluded by the user' : !faceModel ? 'no face model package found' : skipReason(f.residual, framePx, { maxResidual, minFrame, maxFrame });
+    const why = exclude.has(i) ? 'excluded by the user' : !faceModel ? 'no face model package found' : skipReason(f.residual, framePx, limits);
     if (why) {
       infos.push({ ...base, calls: 0, restored: false, reason: why, ms: 0 });
       continue;
