@@ -60,6 +60,13 @@ export class EngineError extends Error {
   }
 }
 
+/** The entry for `id`, removed from the map (each answer settles its request once). */
+function take<V>(m: Map<number, V>, id: number): V | undefined {
+  const v = m.get(id);
+  m.delete(id);
+  return v;
+}
+
 export class EngineClient {
   private proc: HostProcess | null = null;
   private ready: Promise<void> | null = null;
@@ -88,23 +95,10 @@ export class EngineClient {
           return;
         }
         if (msg.type === 'progress') this.pending.get(msg.jobId)?.onProgress?.(msg.progress);
-        else if (msg.type === 'done') {
-          const p = this.pending.get(msg.jobId);
-          this.pending.delete(msg.jobId);
-          p?.resolve(msg.outcome);
-        } else if (msg.type === 'error') {
-          const p = this.pending.get(msg.jobId);
-          this.pending.delete(msg.jobId);
-          p?.reject(new EngineError(msg.error, msg.code, msg.cancelled));
-        } else if (msg.type === 'faces') {
-          const c = this.calls.get(msg.id);
-          this.calls.delete(msg.id);
-          c?.resolve(msg.answer);
-        } else if (msg.type === 'callError') {
-          const c = this.calls.get(msg.id);
-          this.calls.delete(msg.id);
-          c?.reject(new EngineError(msg.error, msg.code));
-        }
+        else if (msg.type === 'done') take(this.pending, msg.jobId)?.resolve(msg.outcome);
+        else if (msg.type === 'error') take(this.pending, msg.jobId)?.reject(new EngineError(msg.error, msg.code, msg.cancelled));
+        else if (msg.type === 'faces') take(this.calls, msg.id)?.resolve(msg.answer);
+        else if (msg.type === 'callError') take(this.calls, msg.id)?.reject(new EngineError(msg.error, msg.code));
       });
       proc.onExit((code) => {
         clearTimeout(timer);
