@@ -214,8 +214,11 @@ export class Library {
         }
         const meta = await probeImage(file);
         const hash = await hashFile(file);
-        const dup = this.db.prepare(`SELECT id FROM photos WHERE hash = ?`).get(hash) as { id: number } | undefined;
+        const dup = this.db.prepare(`SELECT id, path FROM photos WHERE hash = ?`).get(hash) as { id: number; path: string } | undefined;
         if (dup) {
+          // The same content whose original has gone from where it was (moved, renamed, re-copied): the photo
+          // now lives here, with its results and settings; else every restore of it would fail "missing".
+          if (!fs.existsSync(dup.path)) this.db.prepare(`UPDATE photos SET path = ?, name = ? WHERE id = ?`).run(file, path.basename(file), dup.id);
           report.duplicates.push({ path: file, existingId: dup.id });
           continue;
         }

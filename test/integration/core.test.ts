@@ -90,6 +90,27 @@ describe('library', () => {
     expect(again.ok && (again.value as { duplicates: unknown[] }).duplicates).toHaveLength(1);
   });
 
+  it('a photo whose original moved is found again by content at its new place, results kept', async () => {
+    const dir = tmpDir('daguerre-moved-');
+    const core = await makeCore(undefined, { grantedRoots: [dir] });
+    const first = path.join(dir, 'old-name.png');
+    await sharp({ create: { width: 20, height: 16, channels: 3, background: '#7a5230' } }).png().toFile(first);
+    const a = await core.dispatch('library.import', { paths: [first] });
+    const id = (a as { value: { imported: { id: number }[] } }).value.imported[0].id;
+    const moved = path.join(dir, 'new-name.png');
+    fs.renameSync(first, moved);
+    const b = await core.dispatch('library.import', { paths: [moved] });
+    expect(b.ok && (b.value as { duplicates: { existingId: number }[] }).duplicates).toEqual([{ path: moved, existingId: id }]);
+    const p = await core.dispatch('library.get', { id });
+    expect(p.ok && (p.value as { path: string; name: string })).toMatchObject({ path: moved, name: 'new-name.png' });
+    // A duplicate whose original is still there keeps pointing at it.
+    const copy = path.join(dir, 'copy.png');
+    fs.copyFileSync(moved, copy);
+    await core.dispatch('library.import', { paths: [copy] });
+    const q = await core.dispatch('library.get', { id });
+    expect(q.ok && (q.value as { path: string }).path).toBe(moved);
+  });
+
   it('answers hostile IPC arguments with clear errors, never a crash', async () => {
     const core = await makeCore();
     const cases: [string, unknown, string][] = [
