@@ -7,7 +7,7 @@
  * [i − 0.5, i + 0.5]); an image scaled by s maps x → s·(x + 0.5) − 0.5.
  */
 import type { ImageF32 } from '../image';
-import { setResidualTemplate, type Point } from './detect';
+import type { Point } from './detect';
 import { TEMPLATE_128 as template } from './template';
 
 /** x' = a·x − b·y + tx,  y' = b·x + a·y + ty  (a = s·cosθ, b = s·sinθ). */
@@ -26,7 +26,6 @@ export interface FaceTemplate {
 
 /** The 128×128 template measured on faces/train (see template.json's `how` and bench/README-faces.md). */
 export const FACE_TEMPLATE: FaceTemplate = { size: template.size, points: template.points.map((p) => [p[0], p[1]] as Point) };
-setResidualTemplate(FACE_TEMPLATE.points);
 
 export function applySim(m: Similarity, p: Point): Point {
   return [m.a * p[0] - m.b * p[1] + m.tx, m.b * p[0] + m.a * p[1] + m.ty];
@@ -55,9 +54,9 @@ export function scaleSource(m: Similarity, s: number): Similarity {
 
 /**
  * Least-squares similarity src → dst (Umeyama): minimises Σ |dst_i − (s·R·src_i + t)|².
- * Needs ≥ 2 distinct points.
+ * Needs ≥ 2 distinct points (Σ|src − mean|² ≥ minSpread).
  */
-export function umeyama(src: Point[], dst: Point[]): Similarity {
+export function umeyama(src: Point[], dst: Point[], minSpread = 1e-12): Similarity {
   const n = src.length;
   if (n < 2 || dst.length !== n) throw new RangeError('umeyama needs ≥ 2 point pairs');
   let mx = 0;
@@ -87,7 +86,7 @@ export function umeyama(src: Point[], dst: Point[]): Similarity {
     num_a += x * u + y * v;
     num_b += x * v - y * u;
   }
-  if (sxx < 1e-12) throw new RangeError('umeyama: source points coincide');
+  if (sxx < minSpread) throw new RangeError('umeyama: source points coincide');
   const a = num_a / sxx;
   const b = num_b / sxx;
   return { a, b, tx: nx - (a * mx - b * my), ty: ny - (b * mx + a * my) };

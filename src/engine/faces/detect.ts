@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { cropU8, type ImageU8 } from '../image';
+import { FACE_TEMPLATE, fitError, umeyama } from './align';
 
 export type Point = [number, number];
 
@@ -348,52 +349,13 @@ async function landmarksInSquare(img: ImageU8, x0: number, y0: number, S: number
  * onto the template. Collapsed or twisted landmark sets score high.
  */
 export function templateResidual(p5: Point[], template: Point[]): number {
-  const n = p5.length;
-  let mx = 0;
-  let my = 0;
-  let nx = 0;
-  let ny = 0;
-  for (let i = 0; i < n; i++) {
-    mx += p5[i][0] / n;
-    my += p5[i][1] / n;
-    nx += template[i][0] / n;
-    ny += template[i][1] / n;
+  try {
+    return fitError(umeyama(p5, template, 1e-9), p5, template);
+  } catch {
+    return Infinity; // the points (nearly) coincide
   }
-  let sxx = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < n; i++) {
-    const x = p5[i][0] - mx;
-    const y = p5[i][1] - my;
-    const u = template[i][0] - nx;
-    const v = template[i][1] - ny;
-    sxx += x * x + y * y;
-    na += x * u + y * v;
-    nb += x * v - y * u;
-  }
-  if (sxx < 1e-9) return Infinity;
-  const a = na / sxx;
-  const b = nb / sxx;
-  let e = 0;
-  for (let i = 0; i < n; i++) {
-    const x = p5[i][0] - mx;
-    const y = p5[i][1] - my;
-    e += Math.hypot(a * x - b * y - (template[i][0] - nx), b * x + a * y - (template[i][1] - ny));
-  }
-  return e / n;
 }
 
-/** The template the residual is measured against (set by align.ts to avoid an import cycle). */
-let residualTemplate: Point[] = [
-  [37.18, 36.65],
-  [86.78, 37.02],
-  [62.16, 65.99],
-  [40.68, 87.47],
-  [83.98, 87.9],
-];
-export function setResidualTemplate(t: Point[]): void {
-  residualTemplate = t;
-}
 
 /**
  * 68 landmarks inside each box (works for user-drawn boxes too). Detector boxes vary in framing
@@ -419,7 +381,7 @@ export async function landmarksForBoxesScored(rgb: ImageU8, boxes: Box[], opts: 
     let best: { points: Point[]; residual: number } | null = null;
     for (const [x0, y0, S] of cands) {
       const pts = await landmarksInSquare(img, x0, y0, S);
-      const r = templateResidual(fivePoints(pts), residualTemplate);
+      const r = templateResidual(fivePoints(pts), FACE_TEMPLATE.points);
       if (!best || r < best.residual) best = { points: pts, residual: r };
     }
     // Refine on a square around the landmarks themselves.
@@ -431,7 +393,7 @@ export async function landmarksForBoxesScored(rgb: ImageU8, boxes: Box[], opts: 
       const mx = (Math.max(...xs) + Math.min(...xs)) / 2;
       const my = (Math.max(...ys) + Math.min(...ys)) / 2;
       const pts = await landmarksInSquare(img, mx - S / 2, my - S / 2, S);
-      const r = templateResidual(fivePoints(pts), residualTemplate);
+      const r = templateResidual(fivePoints(pts), FACE_TEMPLATE.points);
       if (r < best!.residual) best = { points: pts, residual: r };
     }
     out.push(best!);
