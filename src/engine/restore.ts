@@ -9,7 +9,7 @@ import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
 import { cropU8, f32ToU8, u8ToF32 } from './image';
 import { resizeU8 } from './resample';
-import type { FaceParams, Region, RestoreParams, ResultFields } from '../shared/types';
+import { isClassicMethod, type FaceParams, type Region, type RestoreParams, type ResultFields } from '../shared/types';
 import { pickForScale } from '../shared/card';
 
 export interface RestoreRequest {
@@ -41,7 +41,6 @@ export interface RestoreContext {
   onProgress?: (p: RestoreProgress) => void;
 }
 
-export const CLASSIC_METHODS = ['bicubic', 'lanczos'] as const;
 
 
 /**
@@ -160,7 +159,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   let seed: number | null = null;
   let calls = 0;
   const info: Record<string, unknown> = { requestedMethod: params.method, input: { width: rgb.width, height: rgb.height }, region: params.region ?? null, ...info0 };
-  if (method === 'bicubic' || method === 'lanczos') {
+  if (isClassicMethod(method)) {
     out = await resampleU8(rgb, W, H, method);
     info.provider = 'cpu';
   } else if (method === 'portrait') {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { channels, isChannel, type Channel, type ChannelReturns, type ErrorCode, type EventName, type EventPayloads, type IpcResult, type ParsedArgs } from '../shared/contract';
-import type { MethodInfo, ModelInfo } from '../shared/types';
+import { isClassicMethod, type MethodInfo, type ModelInfo } from '../shared/types';
 import { reachableScales } from '../shared/card';
 import { openDatabase, type DB } from './db';
 import { Library } from './library';
@@ -230,7 +230,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       if (a.params.method === 'portrait') {
         const models = await listModels();
         if (!models.some((m) => m.ok && m.task === 'face')) throw new HandlerError('UNSUPPORTED', 'portrait needs a face model package (models/face-x8)');
-      } else if (!['bicubic', 'lanczos', 'auto'].includes(a.params.method)) {
+      } else if (a.params.method !== 'auto' && !isClassicMethod(a.params.method)) {
         const m = (await listModels()).find((x) => x.id === a.params.method);
         if (!m) throw new HandlerError('BAD_ARGS', `unknown method "${a.params.method}"`);
         if (!m.ok) throw new HandlerError('UNSUPPORTED', `model "${m.id}" cannot be used: ${m.error}`);

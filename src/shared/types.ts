@@ -5,6 +5,13 @@ export type OutputFormat = 'png' | 'jpeg' | 'webp';
 export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 export type JobKind = 'restore' | 'preview';
 
+/** The classic resamplers (no model): one list for the engine, main, the CLI and the renderer. */
+export const CLASSIC_METHODS = ['bicubic', 'lanczos'] as const;
+export type ClassicMethod = (typeof CLASSIC_METHODS)[number];
+export function isClassicMethod(method: string): method is ClassicMethod {
+  return (CLASSIC_METHODS as readonly string[]).includes(method);
+}
+
 export interface ExifSummary {
   make?: string;
   model?: string;

@@ -1,6 +1,6 @@
 /** Restore a selection of photos with one setting. */
 import { useState } from 'react';
-import type { Photo, Scale } from '../../shared/types';
+import { isClassicMethod, type Photo, type Scale } from '../../shared/types';
 import { call, errorLine } from '../api';
 import { plural } from '../format';
 import { useApp } from '../store';
@@ -22,7 +22,7 @@ export function BatchDialog({ photos, onClose }: { photos: Photo[]; onClose(): v
     setBusy(true);
     setError(null);
     try {
-      const classic = ['bicubic', 'lanczos'].includes(choice.method);
+      const classic = isClassicMethod(choice.method);
       const r = await call('jobs.enqueue', {
         photoIds: photos.map((p) => p.id),
         params: { ...choice, seed: 0, ...(classic ? {} : { sampler: settings?.defaultSampler ?? 'skipdiff' }) },

@@ -1,6 +1,6 @@
 /** One photo: before/after viewer, knob, preview under a loupe, restore, results with facts, export, delete. */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import type { FaceBox, Job, Photo, Result, Scale } from '../../shared/types';
+import { isClassicMethod, type FaceBox, type Job, type Photo, type Result, type Scale } from '../../shared/types';
 import { call, errorLine, mediaUrl } from '../api';
 import { fmtBytes, fmtDate, fmtMs, fmtTime } from '../format';
 import { useShortcuts } from '../shortcuts';
@@ -227,7 +227,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
 
   const enqueue = async (kind: 'restore' | 'preview') => {
     if (!choice || !photo || !settings) return;
-    const isClassic = ['bicubic', 'lanczos'].includes(choice.method);
+    const isClassic = isClassicMethod(choice.method);
     const params = {
       scale: choice.scale,
       method: choice.method,

@@ -1,6 +1,6 @@
 /** The job queue: every job with image i of n, tile and step progress, ETA and state; cancel, retry, clear. */
 import { useEffect, useRef } from 'react';
-import type { Job } from '../../shared/types';
+import { isClassicMethod, type Job } from '../../shared/types';
 import { call, errorLine } from '../api';
 import { fmtMs, fmtTime } from '../format';
 import { useApp, useJobs } from '../store';
@@ -114,7 +114,7 @@ function JobRow({ job: j, batchSize, onCancel, onCancelBatch, onRetry }: { job: 
   if (p.tile) detail.push(`tile ${p.tile.i}/${p.tile.n}`);
   if (p.step) detail.push(`step ${p.step.k}/${p.step.K}`);
   if (j.state === 'running' && p.etaMs != null) detail.push(`ETA ${fmtMs(p.etaMs)}`);
-  const params = `${j.params.scale}× ${j.params.method}${['bicubic', 'lanczos'].includes(j.params.method) ? '' : ` · knob ${j.params.fidelity.toFixed(2)}`}`;
+  const params = `${j.params.scale}× ${j.params.method}${isClassicMethod(j.params.method) ? '' : ` · knob ${j.params.fidelity.toFixed(2)}`}`;
   return (
     <li className={`job state-${j.state}`} data-job-id={j.id} data-state={j.state}>
       <div className="job-top">
