@@ -18,6 +18,7 @@
 import * as ort from 'onnxruntime-node';
 import { scaleRoute, type ModelCard } from '../../shared/card';
 import type { ImageF32 } from '../image';
+import { CancelledError } from '../errors';
 import { axisTaps, bicubicResize, resizeFloat, sampleTapsCHW } from './bicubic';
 import { colorCorrectCHW, greyTileCHW, isGrey, toGreyImage } from './color';
 import type { ModelPackage } from './models';
@@ -99,12 +100,7 @@ export interface DiffusionInfo {
 
 export { scaleRoute, type ScaleStep } from '../../shared/card';
 
-function abortError(signal: AbortSignal): Error {
-  const e = new Error('diffusion restore cancelled');
-  e.name = 'AbortError';
-  (e as Error & { cause?: unknown }).cause = signal.reason;
-  return e;
-}
+const abortError = () => new CancelledError('diffusion restore cancelled');
 
 interface PassResult {
   image: ImageF32;
@@ -197,7 +193,7 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
   let lastGathered = '';
   let active: Lane[] = [];
   const model_ = async (members: readonly number[], ab: number) => {
-    if (c.signal?.aborted) throw abortError(c.signal);
+    if (c.signal?.aborted) throw abortError();
     const b = members.length;
     let identity = true;
     for (let i = 0; i < b; i++) if (members[i] !== i) identity = false;
@@ -328,7 +324,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
   if (!Number.isInteger(batch) || batch < 1) throw new RangeError(`batch must be a positive integer: ${batch}`);
   if (!(lr.width >= 1 && lr.height >= 1) || lr.data.length !== lr.width * lr.height * 3) throw new RangeError('input image must be RGB with width·height·3 values');
   const route = scaleRoute(card, opts.scale);
-  if (opts.signal?.aborted) throw abortError(opts.signal);
+  if (opts.signal?.aborted) throw abortError();
   const N = usesSplit(spec) ? splitFor(card, opts.fidelity) : null;
   const stepsPerTile = estimateCalls(card, opts.sampler, opts.fidelity);
   const colorCorrect = opts.colorCorrect ?? true;

@@ -20,6 +20,7 @@
  */
 import type { ImageF32, ImageU8 } from '../image';
 import { f32ToU8, u8ToF32 } from '../image';
+import { CancelledError } from '../errors';
 import { blurPlane } from '../diffusion/color';
 import { resizeU8 } from '../resample';
 import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
@@ -141,11 +142,7 @@ function cachedModel(dir: string, threads?: number): Promise<ModelPackage> {
   return m;
 }
 
-function abortError(): Error {
-  const e = new Error('portrait restore cancelled');
-  e.name = 'AbortError';
-  return e;
-}
+const abortError = () => new CancelledError('portrait restore cancelled');
 
 /** Lanczos-3, centre-aligned (src/engine/resample.ts; sharp's enlargement sits half an output pixel off). */
 export async function lanczosU8(img: ImageU8, w: number, h: number): Promise<ImageU8> {
