@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { createLogger, defineConfig } from 'vite';
+import { createLogger, defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -14,11 +14,28 @@ for (const k of ['warn', 'warnOnce'] as const) {
   };
 }
 
+/**
+ * index.html's CSP is the production one (no loopback origins). Only the dev server (`vite serve`,
+ * `npm start`) adds the loopback origins it is served from and its HMR websocket.
+ */
+export function devCsp(html: string): string {
+  const dev = 'http://127.0.0.1:* http://localhost:*';
+  return html.replace(/(http-equiv="Content-Security-Policy"\s+content=")([^"]*)"/, (_m, head: string, csp: string) => {
+    const out = csp
+      .split(';')
+      .map((d) => d.trim())
+      .map((d) => (/^(img-src|connect-src)\s/.test(d) ? `${d} ${dev}${d.startsWith('connect-src') ? ' ws://127.0.0.1:* ws://localhost:*' : ''}` : d))
+      .join('; ');
+    return `${head}${out}"`;
+  });
+}
+export const devCspPlugin: Plugin = { name: 'daguerre-dev-csp', apply: 'serve', transformIndexHtml: (html) => devCsp(html) };
+
 /** Renderer build: src/renderer -> out/renderer, relative base so it loads from file:// or app://. */
 export default defineConfig({
   root: `${here}src/renderer`,
   base: './',
-  plugins: [react()],
+  plugins: [react(), devCspPlugin],
   customLogger: logger,
   build: {
     outDir: `${here}out/renderer`,

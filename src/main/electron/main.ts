@@ -11,11 +11,18 @@ import { GRANT_DROPPED, IPC_PREFIX, channels, eventNames } from '../../shared/co
 import { settingsFromConf, defaultSettings, type ConfLike } from '../settings';
 import type { HostProcess } from '../engine-client';
 import type { FromHost } from '../../engine/host-protocol';
+import { APP_ORIGIN, CSP, appOrigins, bundleFile, isAllowedNavigation, isTrustedSender, permissionDecision } from './policy';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const appRoot = app.getAppPath();
 
-protocol.registerSchemesAsPrivileged([{ scheme: 'daguerre', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } }]);
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'daguerre', privileges: { standard: true, secure: true, supportFetchAPI: true, stream: true } },
+  // The renderer bundle: a custom protocol instead of file:// (the grantFileProtocolExtraPrivileges fuse is off).
+  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+const origins = appOrigins(process.env.DAGUERRE_DEV_URL);
+const rendererDir = path.join(here, '../renderer');
 
 /** better-sqlite3 built for Electron's ABI lives outside node_modules in development (see scripts/ensure-electron-native.mjs). */
 function useElectronNativeBinding(): void {
@@ -40,6 +47,14 @@ function utilityHost(): HostProcess {
 let core: Core | null = null;
 let win: BrowserWindow | null = null;
 
+function trusted(event: Electron.IpcMainEvent | Electron.IpcMainInvokeEvent): boolean {
+  const f = event.senderFrame;
+  return isTrustedSender({ fromOurWindow: !!win && event.sender === win.webContents, isMainFrame: !!f && !!win && f === win.webContents.mainFrame && f.parent === null, url: f?.url ?? '' }, origins);
+}
+
+const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png', '.woff2': 'font/woff2', '.wasm': 'application/wasm', '.map': 'application/json' };
+const mimeOf = (f: string) => MIME[path.extname(f).toLowerCase()] ?? 'application/octet-stream';
+
 async function createWindow(): Promise<void> {
   win = new BrowserWindow({
     width: 1440,
@@ -58,11 +73,19 @@ async function createWindow(): Promise<void> {
     },
   });
   win.once('ready-to-show', () => win?.show());
-  // No navigation away from the app, no new windows.
-  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  // No navigation away from the app (top frame, redirects, sub-frames), no new windows.
+  const guard = (e: { url: string; preventDefault(): void }) => {
+    if (!isAllowedNavigation(e.url, origins)) e.preventDefault();
+  };
+  win.webContents.on('will-navigate', guard);
+  win.webContents.on('will-redirect', guard);
+  // The app has no frames: every sub-frame navigation is refused.
+  win.webContents.on('will-frame-navigate', (e) => {
+    if (!e.isMainFrame || !isAllowedNavigation(e.url, origins)) e.preventDefault();
+  });
+  win.webContents.on('will-attach-webview', (e) => e.preventDefault());
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  if (process.env.DAGUERRE_DEV_URL) await win.loadURL(process.env.DAGUERRE_DEV_URL);
-  else await win.loadFile(path.join(here, '../renderer/index.html'));
+  await win.loadURL(process.env.DAGUERRE_DEV_URL || `${APP_ORIGIN}/index.html`);
 }
 
 app.whenReady().then(async () => {
@@ -96,12 +119,18 @@ app.whenReady().then(async () => {
 
   // Strict CSP for everything the window loads.
   session.defaultSession.webRequest.onHeadersReceived((details, cb) => {
-    cb({
-      responseHeaders: {
-        ...details.responseHeaders,
-        'Content-Security-Policy': ["default-src 'self'; img-src 'self' daguerre: data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self' daguerre:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"],
-      },
-    });
+    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
+  });
+  // Permissions: only those the app uses (notifications), only for its own origin.
+  session.defaultSession.setPermissionRequestHandler((wc, permission, cb, details) => cb(permissionDecision(permission, details.requestingUrl || wc.getURL(), origins)));
+  session.defaultSession.setPermissionCheckHandler((_wc, permission, requestingOrigin) => permissionDecision(permission, requestingOrigin, origins));
+
+  // app://bundle/<path>: the built renderer, nothing outside its folder.
+  protocol.handle('app', async (req) => {
+    const f = bundleFile(rendererDir, req.url);
+    if (!f) return new Response('not found', { status: 404 });
+    const res = await net.fetch(pathToFileURL(f).toString());
+    return new Response(res.body, { status: res.status, headers: { 'content-type': mimeOf(f) } });
   });
 
   // daguerre://media/<kind>/<id>: only library thumbnails, imported originals and results.
@@ -117,9 +146,8 @@ app.whenReady().then(async () => {
 
   for (const ch of Object.keys(channels)) {
     ipcMain.handle(IPC_PREFIX + ch, async (event, args) => {
-      // Only our own window's top frame may call.
-      const url = event.senderFrame?.url ?? '';
-      if (!win || event.sender !== win.webContents || !(url.startsWith('file://') || (process.env.DAGUERRE_DEV_URL && url.startsWith(process.env.DAGUERRE_DEV_URL)))) {
+      // Only our own window's top frame, showing our own origin, may call.
+      if (!trusted(event)) {
         return { ok: false, error: { code: 'FORBIDDEN_PATH', message: 'IPC from an unknown frame' } };
       }
       return core!.dispatch(ch, args);
@@ -127,7 +155,7 @@ app.whenReady().then(async () => {
   }
   // The preload reports the paths of files the user dropped or pasted; those are granted for import.
   ipcMain.on(IPC_PREFIX + GRANT_DROPPED, (event, paths: unknown) => {
-    const ok = !!win && event.sender === win.webContents && Array.isArray(paths) && paths.length <= 10000;
+    const ok = trusted(event) && Array.isArray(paths) && paths.length <= 10000;
     if (ok) for (const p of paths as unknown[]) if (typeof p === 'string' && path.isAbsolute(p) && p.length < 4096) core!.grant(p);
     event.returnValue = ok;
   });
