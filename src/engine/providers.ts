@@ -297,6 +297,10 @@ export async function runSelfTest(provider: ProviderName, modelDir: string, opts
   const cpu = await ref; // a CPU failure is a real error (broken package): let it throw
   base.cpuMs = cpu.ms;
   if (provider === 'cpu') return { ...base, ok: true, maxAbsDiff: 0, ms: cpu.ms, firstMs: cpu.firstMs, loadMs: 0 };
+  // Dawn writes `Couldn't load Vulkan` / `vkCreateInstance failed` straight to the process's stderr
+  // when it starts without a Vulkan loader or driver; say so here instead, without starting it.
+  const missing = provider === 'webgpu' ? missingVulkan() : null;
+  if (missing) return { ...base, error: missing };
 
   let pkg: ModelPackage | null = null;
   const t0 = performance.now();
@@ -491,6 +495,16 @@ export function vulkanStatus(env: NodeJS.ProcessEnv = process.env): { loader: st
     }
   }
   return { loader, icds, icdFromEnv: false };
+}
+
+/** Linux: why WebGPU cannot start (no Vulkan loader, no driver file), or null when it may. */
+export function missingVulkan(env: NodeJS.ProcessEnv = process.env, platform: string = process.platform): string | null {
+  if (platform !== 'linux') return null;
+  const v = vulkanStatus(env);
+  if (!v.loader) return 'no Vulkan loader (libvulkan.so.1) found';
+  const icds = v.icds.filter((f) => existsSync(f));
+  if (!icds.length) return v.icdFromEnv ? `Vulkan driver file not found (${v.icds.join(delimiter)})` : 'no Vulkan driver (ICD) installed';
+  return null;
 }
 
 /**
