@@ -10,7 +10,8 @@ import { createCore } from '../main/core';
 import { expandInputs } from '../main/library';
 import { memorySettingsStore } from '../main/settings';
 import { defaultLibraryDir } from './paths';
-import type { RestoreParams, Scale } from '../shared/types';
+import { keepShard, resolveShard, shardLibraryDir, type Shard } from './shard';
+import type { RestoreParams, Scale, Settings } from '../shared/types';
 import type { EncodeFormat } from '../engine/image-io';
 
 interface RestoreOpts {
@@ -28,6 +29,9 @@ interface RestoreOpts {
   json?: boolean;
   library?: string;
   overwrite?: boolean;
+  shard?: string;
+  shardCount?: string;
+  provider?: string;
 }
 
 interface FileOutcome {
@@ -40,6 +44,8 @@ interface FileOutcome {
   method?: string;
   splitN?: number | null;
   fineLevelsRun?: unknown;
+  /** The engine's provider decision (setting, provider, self-test, fallback reason) for a model restore. */
+  providerChoice?: unknown;
 }
 
 /** Where each input goes: a folder argument keeps its own name and inner tree under `outDir`. */
@@ -62,6 +68,13 @@ function parseNum(v: string, name: string, min: number, max: number, int = false
   return n;
 }
 
+/** The provider setting and each distinct decision the engine made (self-test, fallback reason). */
+function providerSummary(setting: string, outcomes: FileOutcome[]): { setting: string; choices: unknown[] } {
+  const seen = new Map<string, unknown>();
+  for (const x of outcomes) if (x.providerChoice) seen.set(JSON.stringify(x.providerChoice), x.providerChoice);
+  return { setting, choices: [...seen.values()] };
+}
+
 export function registerRestoreCommand(program: Command): void {
   program
     .command('restore')
@@ -79,6 +92,9 @@ export function registerRestoreCommand(program: Command): void {
     .option('--threads <n>', 'CPU threads for the engine')
     .option('--library <dir>', 'library folder (default: the app’s)')
     .option('--overwrite', 'redo files whose output exists (default: skip them)')
+    .option('--provider <p>', 'execution provider: auto | cpu | webgpu | dml | coreml | cuda (a GPU that fails its self-test falls back to cpu)', 'auto')
+    .option('--shard <i/n>', 'restore only shard i (0-based) of n, by a stable hash of each path (cluster array jobs; also SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)')
+    .option('--shard-count <n>', 'number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or to override SLURM_ARRAY_TASK_COUNT')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (inputs: string[], o: RestoreOpts, cmd: Command) => {
       const code = await runRestoreCommand(inputs, o);
@@ -88,7 +104,7 @@ export function registerRestoreCommand(program: Command): void {
 
 export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promise<number> {
   const log = (s: string) => process.stderr.write(s + '\n');
-  let scale: Scale, fidelity: number, seed: number, quality: number;
+  let scale: Scale, fidelity: number, seed: number, quality: number, shard: Shard | null, provider: string;
   try {
     const s = parseNum(o.scale, 'scale', 2, 8, true);
     if (![2, 4, 8].includes(s)) throw new Error(`--scale must be 2, 4 or 8 (got "${o.scale}")`);
@@ -97,6 +113,8 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
     seed = parseNum(o.seed, 'seed', 0, 2 ** 32 - 1, true);
     quality = parseNum(o.quality, 'quality', 1, 100, true);
     if (!['png', 'jpeg', 'webp'].includes(o.format)) throw new Error(`--format must be png, jpeg or webp (got "${o.format}")`);
+    shard = resolveShard(o);
+    provider = (await import('../engine/providers')).parseProviderSetting(o.provider ?? 'auto');
   } catch (e) {
     log(`daguerre: ${(e as Error).message}`);
     return 2;
@@ -104,11 +122,13 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   const format = o.format as EncodeFormat;
   const outDir = path.resolve(o.output);
   const { files, failed: missing } = await expandInputs(inputs);
+  keepShard(files, inputs, shard);
+  if (shard && !o.library) o.library = shardLibraryDir(outDir, shard);
   const plan = planOutputs(inputs, files, outDir, scale, format);
   const outcomes: FileOutcome[] = missing.map((m) => ({ input: m.path, output: null, status: 'failed', error: m.error }));
   for (const m of missing) log(`error: ${m.error}`);
 
-  const settings = memorySettingsStore({ outputQuality: quality, ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
+  const settings = memorySettingsStore({ outputQuality: quality, provider: provider as Settings['provider'], ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
   const core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: inputs.map((i) => path.resolve(i)), startQueue: false });
   const t0 = Date.now();
   try {
@@ -161,7 +181,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         finished++;
         bar?.update(finished, { file: path.basename(f), detail: j.state });
         if (j.state === 'done' && r) {
-          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun });
+          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun, providerChoice: r.info.providerChoice });
           const af = r.info.autoFaces as { restorable: number } | undefined;
           const how = `${r.method}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}`;
           if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${how}, ${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
@@ -184,7 +204,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   const failed = outcomes.filter((x) => x.status === 'failed').length;
   const skipped = outcomes.filter((x) => x.status === 'skipped').length;
   if (o.json) {
-    process.stdout.write(JSON.stringify({ output: outDir, scale, method: o.method, sampler: o.sampler, fidelity, seed, done, skipped, failed, ms: Date.now() - t0, files: outcomes }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ output: outDir, scale, method: o.method, sampler: o.sampler, fidelity, seed, provider: providerSummary(provider, outcomes), shard: shard ? { index: shard.index, count: shard.count, source: shard.source, library: o.library } : null, done, skipped, failed, ms: Date.now() - t0, files: outcomes }, null, 2) + '\n');
   } else {
     log(`${done} done, ${skipped} skipped, ${failed} failed → ${outDir}`);
   }
