@@ -95,3 +95,32 @@ class PatchData:
                 p = p.flip(-1)
             out.append(torch.rot90(p, rot % 4, dims=(1, 2)))
         return torch.stack(out)
+
+
+class FaceBlindData:
+    """face-blind data: aligned faces at the model size S (FFHQ 256) plus optional faces at S/2 (UTKFace 128),
+    upsampled bicubic x2 per batch. Decision: UTKFace is used upsampled (its framing is the app's 128 template,
+    tighter than FFHQ's, so the model sees both framings) but only for a fraction `small_p` of each batch, and
+    `batch` returns a per-sample minimum downscale of 2 for those, so their condition is never sharper than
+    their (upsampled, detail-less) target."""
+
+    def __init__(self, source: str, small_source: str = "", device="cpu", size: int = 256, small_p: float = 0.25,
+                 limit: int = 0):
+        self.big = FaceData(source, device=device, limit=limit, size=size)
+        self.small = FaceData(small_source, device=device, limit=limit, size=size // 2) if small_source else None
+        if len(self.big) == 0:
+            raise ValueError(f"{source}: no {size}x{size} images")
+        self.size, self.small_p, self.device = size, small_p if self.small is not None else 0.0, device
+
+    def __len__(self):
+        return len(self.big) + (len(self.small) if self.small is not None else 0)
+
+    def batch(self, B: int, generator: torch.Generator):
+        """(uint8 [B,3,S,S], min_scale list)."""
+        n_small = int((torch.rand(B, generator=generator, device=self.device) < self.small_p).sum()) if self.small_p else 0
+        parts = [self.big.batch(B - n_small, generator)]
+        if n_small:
+            s = self.small.batch(n_small, generator).float()
+            up = torch.nn.functional.interpolate(s, size=(self.size, self.size), mode="bicubic", align_corners=False)
+            parts.append(up.round().clamp(0, 255).to(torch.uint8))
+        return torch.cat(parts), [0.0] * (B - n_small) + [2.0] * n_small

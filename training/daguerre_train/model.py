@@ -58,6 +58,12 @@ PRESETS = {
     "s4-48b1": UNetConfig(stem=4, base=48, mults=(1, 2, 2), blocks=1, emb_dim=192, groups=8),
     "s4-32": UNetConfig(stem=4, base=32, mults=(1, 2, 4), blocks=2, emb_dim=128, groups=8),
     "s4-64x3": UNetConfig(stem=4, base=64, mults=(1, 2, 3), blocks=2, emb_dim=256, groups=8),
+    # face-blind (256² input, blind degradations up to x16 and sigma-10 blur: 4 levels for a wider receptive field;
+    # internal 64²/32²/16²/8²). ORT timings per 256² step: training/README.md "face-blind".
+    "fb-32": UNetConfig(stem=4, base=32, mults=(1, 2, 4, 4), blocks=2, emb_dim=128, groups=8),
+    "fb-48": UNetConfig(stem=4, base=48, mults=(1, 2, 3, 4), blocks=2, emb_dim=192, groups=8),
+    # random-weight test fixture for the face-blind code path (< 1 MB)
+    "tiny-fb": UNetConfig(stem=4, base=16, mults=(1, 2), blocks=1, emb_dim=32, groups=4, param="eps", in_skip=False),
 }
 
 

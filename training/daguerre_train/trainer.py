@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint as ckpt
-from .data import FaceData, PatchData
+from .data import FaceBlindData, FaceData, PatchData
 from .degrade import degrade_batch
+from .degrade_face import degrade_face_batch
 from .ema import EMA
 from .model import PRESETS, Denoiser, UNetConfig, n_params
 from .schedule import alpha_bars
@@ -86,7 +87,11 @@ def val_loss(model, val_x, scale, g_values, loss_kind, device, autocast):
     """Fixed-noise validation loss at a few gamma values (deterministic: seed 0)."""
     model.eval()
     gen = torch.Generator(device="cpu").manual_seed(0)
-    hr, cond = degrade_batch(val_x, scale)
+    if scale == 0:  # face-blind: a fixed blind degradation (seed 0)
+        hr, cond, _ = degrade_face_batch(val_x, generator=torch.Generator().manual_seed(0))
+        hr, cond = hr.to(device), cond.to(device)
+    else:
+        hr, cond = degrade_batch(val_x, scale)
     out = {}
     for gv in g_values:
         noise = torch.randn(hr.shape, generator=gen).to(device)
@@ -114,16 +119,19 @@ def train(args):
 
     # data
     t0 = time.time()
-    if args.task == "face":
+    if args.task == "face-blind":
+        data = FaceBlindData(args.data, args.small_data, device=device, size=args.patch, small_p=args.small_p,
+                             limit=args.limit)
+    elif args.task == "face":
         data = FaceData(args.data, device=device, limit=args.limit, size=args.patch)
     else:
         data = PatchData(args.data, patch=args.patch, device=device, limit=args.limit)
     print(f"[data] {len(data)} images from {args.data} on {device} in {time.time() - t0:.1f}s", flush=True)
     val_x = None
     if args.val_data:
-        vd = FaceData(args.val_data, device=device, limit=args.val_n, size=args.patch) if args.task == "face" else \
+        vd = FaceData(args.val_data, device=device, limit=args.val_n, size=args.patch) if args.task.startswith("face") else \
             PatchData(args.val_data, patch=args.patch, device=device, limit=args.val_n)
-        val_x = vd.x if args.task == "face" else vd.batch(args.val_n, torch.Generator().manual_seed(0))
+        val_x = vd.x if args.task.startswith("face") else vd.batch(args.val_n, torch.Generator().manual_seed(0))
 
     model = build_model(args).to(device)
     cfg = model.cfg
@@ -190,8 +198,14 @@ def train(args):
             lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.max_steps)))
         for gp in opt.param_groups:
             gp["lr"] = lr
-        x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
-        hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen)
+        if args.task == "face-blind":
+            # blind degradation per sample, drawn from the CPU generator (PIL JPEG runs on the host)
+            x, min_scale = data.batch(args.batch, gen)
+            hr, cond, _ = degrade_face_batch(x.cpu(), generator=cpu_gen, min_scale=min_scale)
+            hr, cond = hr.to(device), cond.to(device)
+        else:
+            x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
+            hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen)
         gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
         noise = torch.randn(hr.shape, generator=gen, device=device)
         x_t = q_sample(hr, gamma, noise)
@@ -230,7 +244,7 @@ def train(args):
             stop = "max-minutes"
         elif args.ckpt_minutes and now - last_ckpt >= args.ckpt_minutes * 60:
             if val_x is not None:
-                vl = val_loss(model, val_x, args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
+                vl = val_loss(model, val_x, 0 if args.task == "face-blind" else args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
                 logger.log({"step": state["step"], "samples": state["samples"], "val_loss": vl},
                            f"[val] step {state['step']} val loss by gamma {vl}")
             state["sessions"] = state.get("sessions", [])
@@ -241,7 +255,7 @@ def train(args):
                                              "seconds": time.time() - t_start, "stop": stop,
                                              "device": str(device), "threads": args.threads})
     if val_x is not None:
-        vl = val_loss(model, val_x, args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
+        vl = val_loss(model, val_x, 0 if args.task == "face-blind" else args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
         logger.log({"step": state["step"], "samples": state["samples"], "val_loss": vl},
                    f"[val] step {state['step']} val loss by gamma {vl}")
     save(f"final ({stop})")
@@ -251,7 +265,10 @@ def train(args):
 
 
 def add_args(ap):
-    ap.add_argument("--task", choices=["face", "natural"], default="face")
+    ap.add_argument("--task", choices=["face", "natural", "face-blind"], default="face",
+                    help="face-blind: --patch 256 aligned faces, blind degradation (degrade_face.py), cond at 256")
+    ap.add_argument("--small-data", default="", help="face-blind: extra faces at patch/2 (UTKFace 128), upsampled")
+    ap.add_argument("--small-p", type=float, default=0.25, help="face-blind: fraction of each batch from --small-data")
     ap.add_argument("--data", default="/work/shared/data/faces/train",
                     help="image folder, or a pack from pack_data.py (.npy decoded / .npz JPEG bytes)")
     ap.add_argument("--val-data", default="", help="folder for a fixed-noise validation loss at each checkpoint")
