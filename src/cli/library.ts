@@ -79,6 +79,24 @@ export function registerLibraryCommand(program: Command): void {
     });
 
   lib
+    .command('merge')
+    .description('fold shard libraries (restore --shard) into one: no duplicate photos or results, sources and originals untouched')
+    .argument('<libraries...>', 'shard library folders (e.g. <output>/.daguerre-shards/*)')
+    .option('--into <dir>', 'library to merge into (default: --library, else the app’s)')
+    .option('--json', 'JSON output')
+    .action(async (dirs: string[], o: { into?: string; json?: boolean }) => {
+      const { mergeLibraries } = await import('../main/merge');
+      try {
+        const r = mergeLibraries(dirs, o.into ?? libDir() ?? defaultLibraryDir());
+        if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        else process.stdout.write(`${r.photosAdded} photo(s) and ${r.resultsAdded} result(s) added from ${dirs.length} librar${dirs.length > 1 ? 'ies' : 'y'} → ${r.into} (now ${r.photos} photos, ${r.results} results)\n`);
+      } catch (e) {
+        process.stderr.write(`daguerre: ${(e as Error).message.split('\n')[0]}\n`);
+        setCode(1);
+      }
+    });
+
+  lib
     .command('results')
     .description("list a photo's results")
     .argument('<photoId>')
