@@ -10,11 +10,12 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { axeBothThemes, launch, openCollectingErrors, shotBothThemes } from './harness';
 import { sharedData, startServer, type TestServer } from './server';
+import { requirePrereq } from '../prereq';
 
 const OLD = path.join(sharedData, 'real/old');
-const hasData = fs.existsSync(OLD) && fs.readdirSync(OLD).length > 0;
+const hasData = requirePrereq('shared photos', fs.existsSync(OLD) && fs.readdirSync(OLD).length > 0, `${OLD} not found (../shared absent)`);
 if (!hasData) console.warn(`e2e: SKIPPED — shared photos not found at ${OLD} (../shared/data/real/old relative to the repo root)`);
-const hasChromium = fs.existsSync(process.env.DAGUERRE_CHROMIUM ?? '/usr/bin/chromium');
+const hasChromium = requirePrereq('chromium', fs.existsSync(process.env.DAGUERRE_CHROMIUM ?? '/usr/bin/chromium'), '/usr/bin/chromium not found (apt-get install chromium)');
 if (!hasChromium) console.warn('e2e: SKIPPED — /usr/bin/chromium not found (apt-get install chromium)');
 
 describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)', () => {

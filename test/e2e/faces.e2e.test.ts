@@ -14,11 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FaceDetectReport, Job, Photo, Result } from '../../src/shared/types';
 import { axeBothThemes, launch, openCollectingErrors, shotBothThemes } from './harness';
 import { fixtureModels, sharedData, startServer, type TestServer } from './server';
+import { requirePrereq } from '../prereq';
 
 const PHOTO = path.join(sharedData, 'real/old/family_grey_04.jpg');
-const hasData = fs.existsSync(PHOTO);
+const hasData = requirePrereq('shared photos', fs.existsSync(PHOTO), `${PHOTO} not found (../shared absent)`);
 if (!hasData) console.warn(`e2e faces: SKIPPED — shared photo not found at ${PHOTO} (../shared/data/real/old relative to the repo root)`);
-const hasChromium = fs.existsSync(process.env.DAGUERRE_CHROMIUM ?? '/usr/bin/chromium');
+const hasChromium = requirePrereq('chromium', fs.existsSync(process.env.DAGUERRE_CHROMIUM ?? '/usr/bin/chromium'), '/usr/bin/chromium not found (apt-get install chromium)');
 if (!hasChromium) console.warn('e2e faces: SKIPPED — /usr/bin/chromium not found (apt-get install chromium)');
 
 /** The boy in the middle, a face the detector misses (hand label in test/fixtures/faces). */

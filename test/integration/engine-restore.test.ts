@@ -11,11 +11,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ImageF32 } from '../../src/engine/image';
 import { bicubicResize, loadModel, restoreDiffusion, type ModelPackage, type DiffusionProgress } from '../../src/engine/diffusion/index';
 import { tileGrid } from '../../src/engine/diffusion/tiles';
+import { requirePrereq } from '../prereq';
 
 const FIX = new URL('../fixtures/models/', import.meta.url).pathname;
 const OUT = new URL('../../test-results/engine/', import.meta.url).pathname;
 const PHOTO = new URL('../../../shared/data/real/lowres/animal_cat_451.png', import.meta.url).pathname;
-const HAS_PHOTO = existsSync(PHOTO);
+const HAS_PHOTO = requirePrereq('shared photos', existsSync(PHOTO), `${PHOTO} not found (../shared absent)`);
 if (!HAS_PHOTO) console.warn(`engine-restore: ${PHOTO} not found (../shared absent): the real-photo cases are skipped`);
 let x4: ModelPackage;
 let face: ModelPackage;
