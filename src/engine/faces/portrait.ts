@@ -190,6 +190,25 @@ export function alignedCrop(lr: ImageF32, M: Similarity, scale: number, size = F
   return { width: size, height: size, data: out };
 }
 
+/** A similarity followed by a uniform scale k of the template frame (128² template → a k·128² frame). */
+export function scaleSim(M: Similarity, k: number): Similarity {
+  return { a: M.a * k, b: M.b * k, tx: M.tx * k, ty: M.ty * k };
+}
+
+/**
+ * The face-blind model's input: the aligned size² crop of the input face, whatever its size. Faces whose frame
+ * spans more input pixels than `size` are sampled on a finer grid and reduced with antialiased bicubic (no
+ * aliasing); smaller ones are bilinear, as in alignedCrop. Rounded to 8 bits (the model was trained on uint8 crops).
+ */
+export function blindCrop(lr: ImageF32, M: Similarity, scale: number, size: number, framePx: number): ImageF32 {
+  const m = Math.max(1, Math.ceil(framePx / size));
+  const fine = alignedCrop(lr, scaleSim(M, m), scale, size * m);
+  const crop = m > 1 ? bicubicResize(fine, size, size, { antialias: true }) : fine;
+  const d = crop.data;
+  for (let i = 0; i < d.length; i++) d[i] = Math.min(255, Math.max(0, Math.round(d[i] * 255))) / 255;
+  return crop;
+}
+
 /** The face model's input: antialiased bicubic ÷8, rounded to uint8 (as in training). */
 export function degradeToModelInput(crop: ImageF32, factor: number): ImageF32 {
   const w = Math.round(crop.width / factor);
@@ -364,7 +383,11 @@ export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | '
     natural = (opts.backgroundModel ? ok.find((m) => m.id === opts.backgroundModel) : pickForScale(ok, 'natural', opts.scale)) ?? null;
   }
   const faces = ok.filter((m) => m.card!.task === 'face');
-  const face = opts.faceModel ? (faces.find((m) => m.id === opts.faceModel) ?? null) : (faces.find((m) => m.id === 'face-x8') ?? faces[0] ?? null);
+  // A blind face package (task 'face-blind': any face size, 256² out) is preferred for every face when installed.
+  const blind = ok.filter((m) => m.card!.task === 'face-blind');
+  const face = opts.faceModel
+    ? ([...faces, ...blind].find((m) => m.id === opts.faceModel) ?? null)
+    : (blind[0] ?? faces.find((m) => m.id === 'face-x8') ?? faces[0] ?? null);
   return { natural, face };
 }
 
@@ -440,8 +463,10 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   // 3. Each face.
   const t2 = performance.now();
   const exclude = new Set(opts.excludeFaces ?? []);
-  const limits = faceLimits(opts, !!natural);
   const faceModel = opts.faceModelPackage ?? (faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null);
+  // face-blind: the size limits go (unless given); the template frame is the card's size.
+  const blind = faceModel?.card.task === 'face-blind';
+  const limits = blind ? { ...faceLimits(opts, !!natural), maxFrame: opts.maxFaceFramePx ?? Infinity } : faceLimits(opts, !!natural);
   const factor = faceModel ? faceModel.card.primaryScale : 8;
   const size = faceModel?.card.framing?.size ?? FACE_TEMPLATE.size;
   const mask = templateMask(size);
@@ -454,7 +479,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     check();
     const f = found[i];
     const tf = performance.now();
-    const M = faceTransform(f.landmarks, scale);
+    const M = blind ? scaleSim(faceTransform(f.landmarks, scale), size / FACE_TEMPLATE.size) : faceTransform(f.landmarks, scale);
     const framePx = size / (simScale(M) * scale);
     const base = { box: f.box, landmarks: f.landmarks, score: f.score, framePx: Math.round(framePx * 10) / 10, residual: Math.round(f.residual * 100) / 100 };
     const fr0 = bgShare + detShare + (faceShare * i) / nF;
@@ -465,12 +490,12 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
       continue;
     }
     if (!faceModel) continue;
-    let crop = alignedCrop(lrF, M, scale, size);
+    let crop = blind ? blindCrop(lrF, M, scale, size, framePx) : alignedCrop(lrF, M, scale, size);
     if (grey) greyInPlace(crop);
     // The face model's scale for this face: its own (×8 from 16 px), or lower for larger faces.
-    let fs = factor;
-    if (opts.faceScale === 'adaptive') while (fs > 2 && framePx >= (2 * size) / fs) fs /= 2;
-    const lrIn = degradeToModelInput(crop, fs);
+    let fs = blind ? 1 : factor;
+    if (opts.faceScale === 'adaptive' && !blind) while (fs > 2 && framePx >= (2 * size) / fs) fs /= 2;
+    const lrIn = blind ? crop : degradeToModelInput(crop, fs);
     const pkg = fs === factor || faceModel.card.scales.includes(fs) ? faceModel : { ...faceModel, card: { ...faceModel.card, scales: [...faceModel.card.scales, fs] } };
     const r = await restoreDiffusion(pkg, lrIn, {
       scale: fs,
