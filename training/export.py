@@ -20,6 +20,7 @@ import torch  # noqa: E402
 
 from daguerre_train.card import degradation_entry, make_card, write_card  # noqa: E402
 from daguerre_train.checkpoint import load_ema_model  # noqa: E402
+from daguerre_train.degrade_face import FaceDegradeConfig  # noqa: E402
 from daguerre_train.export import export_denoiser  # noqa: E402
 from daguerre_train.model import n_params  # noqa: E402
 from daguerre_train.parity import denoiser_parity  # noqa: E402
@@ -39,7 +40,7 @@ def main():
     ap.add_argument("--ckpt", required=True)
     ap.add_argument("--out", required=True, help="package folder, e.g. models/face-x8")
     ap.add_argument("--id", required=True)
-    ap.add_argument("--task", choices=["face", "natural"], required=True)
+    ap.add_argument("--task", choices=["face", "natural", "face-blind"], required=True)
     ap.add_argument("--scale", type=int, required=True)
     ap.add_argument("--scales", default="", help="comma list (default: --scale)")
     ap.add_argument("--tile", type=int, default=128)
@@ -68,7 +69,8 @@ def main():
     export_denoiser(model, onnx_path, fp16=not a.fp32)
     cfg = model.cfg
     scales = [int(s) for s in a.scales.split(",")] if a.scales else [a.scale]
-    framing = {"kind": "aligned-face", "size": 128, "template": "utkface"} if a.task == "face" else {"kind": "any"}
+    framing = {"kind": "aligned-face", "size": 128, "template": "utkface"} if a.task == "face" else \
+        {"kind": "aligned-face", "size": 256, "template": "ffhq"} if a.task == "face-blind" else {"kind": "any"}
     training = {
         "samplesSeen": state.get("samples"), "steps": state.get("step"),
         "trainSeconds": round(state.get("train_seconds", 0.0), 1), "sessions": state.get("sessions", []),
@@ -78,7 +80,7 @@ def main():
         "torch": run.get("torch"), "seed": targs.get("seed"),
         "gammaSampling": "SR3: level k uniform in the T_train-step cosine grid, gamma uniform in "
                          "[sqrt(ab_k), sqrt(ab_{k-1})], ab_{-1} = 1; x_t = gamma x0 + sqrt(1-gamma^2) eps; eps-prediction",
-        "augment": "horizontal flip" if a.task == "face" else "random patches, flips, rot90",
+        "augment": "horizontal flip" if a.task.startswith("face") else "random patches, flips, rot90",
         "command": "python3 training/train.py " + " ".join(
             (f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} {v}") for k, v in targs.items()
             if v not in (None, False, "") and k != "resume"
@@ -88,7 +90,8 @@ def main():
         id=a.id, task=a.task, scales=scales, primary=a.scale, framing=framing, multiple=cfg.multiple(),
         tile_size=a.tile, tile_overlap=a.overlap, train_steps=int(targs.get("train_steps", 1000)),
         trained_on=a.trained_on, data_sets=[a.data_sets], licence=a.licence,
-        degradation=degradation_entry(targs.get("degrade", "bicubic"), a.scale), version=a.version,
+        degradation=({"kind": "blind-face", "details": FaceDegradeConfig().details()} if a.task == "face-blind"
+                     else degradation_entry(targs.get("degrade", "bicubic"), a.scale)), version=a.version,
         emb_scale=cfg.emb_scale,
         architecture={"kind": "unet-pixelunshuffle (SR3-style, conditional on concat(cond, x_t))",
                       "params": n_params(model), "config": cfg.to_dict(),

@@ -170,6 +170,32 @@ def tiny_models():
                           f"test/fixtures/models/{mid}/policy.onnx")
 
 
+def tiny_face_blind():
+    """test/fixtures/models/face-blind/tiny-face-blind: random tiny face-blind denoiser (256² aligned face in, 256² out, x1)."""
+    cfg = PRESETS["tiny-fb"]
+    mid = "tiny-face-blind"
+    # one folder down, so that the engine tests that scan test/fixtures/models do not pick it up
+    d = os.path.join(FIX, "models", "face-blind", mid)
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(13)
+    model = Denoiser(cfg)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, (1.0 / max(1, p[0].numel())) ** 0.5) if p.dim() > 1 else p.normal_(0, 0.05)
+    round_params_fp16(model)
+    export_denoiser(model, os.path.join(d, "denoiser.onnx"), fp16=True)
+    card = make_card(
+        id=mid, task="face-blind", scales=[1], primary=1,
+        framing={"kind": "aligned-face", "size": 256, "template": "utkface"}, multiple=cfg.multiple(),
+        tile_size=256, tile_overlap=0, train_steps=1000, trained_on="random", data_sets=[],
+        licence="none (random weights, test fixture)",
+        degradation={"kind": "blind-face", "details": "random weights; the real package: degrade_face.py"},
+        architecture={"kind": "unet-pixelunshuffle", "params": n_params(model), "config": cfg.to_dict(),
+                      "weights": "fp16 initializers + Cast, float32 I/O"},
+        training={"note": "random weights (N(0,1/fan_in)), for the portrait face-blind code path only", "seed": 13})
+    write_card(card, os.path.join(d, "card.json"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="bicubic,schedule,models")
@@ -182,6 +208,8 @@ def main():
         schedule_fixture()
     if "models" in parts:
         tiny_models()
+    if "models" in parts or "faceblind" in parts:
+        tiny_face_blind()
     print("fixtures written under", FIX)
 
 

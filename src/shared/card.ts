@@ -10,7 +10,7 @@ export const ModelCard = z.object({
   /** Package id, equal to its folder name under models/. */
   id: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/),
   version: z.string(),
-  task: z.enum(['face', 'natural']),
+  task: z.enum(['face', 'natural', 'face-blind']),
   /** Output/input scale factors the model serves; primaryScale is the one it was trained for. */
   scales: z.array(z.number().int().min(1)).min(1),
   primaryScale: z.number().int().min(1),
