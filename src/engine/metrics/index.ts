@@ -13,7 +13,7 @@ import { niqe, niqeParamsFromJson, type NiqeParams } from './niqe';
 import { bufToU8, f32ToBuf, resizeBicubicAA, u8ToBuf } from './resize';
 
 export { rgbToY, shave, type AnyImage, type Plane } from './color';
-export { psnrY, ssimY, psnrPlanes, ssimPlanes } from './fullref';
+export { psnrY, ssimY, psnrPlanes, ssimPlanes, msssimY, msssimPlanes, gmsdY, gmsdPlanes, MSSSIM_WEIGHTS, MSSSIM_MIN_SIDE, GMSD_C } from './fullref';
 export {
   niqe,
   niqeFeatures,
