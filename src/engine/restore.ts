@@ -11,6 +11,7 @@ import { cropU8, f32ToU8, u8ToF32 } from './image';
 import { resizeU8 } from './resample';
 import { isClassicMethod, type FaceParams, type Region, type RestoreParams, type ResultFields } from '../shared/types';
 import { pickForScale } from '../shared/card';
+import { choiceInfo, openModel } from './sessions';
 
 export interface RestoreRequest {
   input: string;
@@ -66,8 +67,6 @@ function loadMetrics(): Promise<MetricsModule | null> {
   metricsModule ??= import('./result-metrics').catch(() => null);
   return metricsModule;
 }
-
-const modelCache = new Map<string, Promise<unknown>>();
 
 export async function resolveModelDir(id: string, modelDirs: string[]): Promise<string> {
   const { discoverModels } = await loadDiffusion();
@@ -173,6 +172,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       sampler: params.sampler,
       modelDirs: req.modelDirs,
       threads: req.threads,
+      provider: req.provider,
       signal: ctx.signal,
       faces: faces.faces,
       excludeFaces: faces.excludeFaces,
@@ -185,18 +185,15 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     knob = params.fidelity;
     seed = params.seed;
     calls = r.info.calls;
-    info.provider = 'cpu';
+    info.provider = r.info.provider;
+    if (r.info.providerChoice) info.providerChoice = r.info.providerChoice;
     info.portrait = r.info;
   } else {
     const diff = await loadDiffusion();
     const dir = await resolveModelDir(method, req.modelDirs);
-    // Execution provider: selectProvider self-tests a GPU provider once per (model, setting) and falls back to cpu.
-    const choice = req.provider ? await (await import('./providers')).selectProvider(req.provider, dir, { threads: req.threads }) : null;
-    if (choice) info.providerChoice = { setting: choice.setting, provider: choice.provider, reason: choice.reason, selfTest: choice.selfTest, batch: choice.batch };
-    const providers = [choice?.provider ?? 'cpu'];
-    const key = `${dir}|${req.threads ?? 0}|${providers[0]}`;
-    if (!modelCache.has(key)) modelCache.set(key, diff.loadModel(dir, { threads: req.threads, providers }));
-    const model = (await modelCache.get(key)) as Awaited<ReturnType<DiffusionModule['loadModel']>>;
+    // Execution provider: self-tested once per (model, setting), CPU fallback with a reason (sessions.ts).
+    const { model, choice } = await openModel(dir, { threads: req.threads, provider: req.provider });
+    if (choice) info.providerChoice = choiceInfo(choice);
     check();
     const r = await diff.restoreDiffusion(model, u8ToF32(rgb), {
       scale,

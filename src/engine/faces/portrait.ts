@@ -21,9 +21,11 @@
 import type { ImageF32, ImageU8 } from '../image';
 import { f32ToU8, u8ToF32 } from '../image';
 import { CancelledError } from '../errors';
+import { choiceInfo, openModel } from '../sessions';
+import type { ProviderChoice } from '../providers';
 import { blurPlane } from '../diffusion/color';
 import { resizeU8 } from '../resample';
-import { bicubicResize, discoverModels, loadModel, restoreDiffusion, type ModelPackage } from '../diffusion/index';
+import { bicubicResize, discoverModels, restoreDiffusion, type ModelPackage } from '../diffusion/index';
 import { pickForScale } from '../../shared/card';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
@@ -51,6 +53,8 @@ export interface PortraitOptions {
   /** Folders searched for model packages (natural background, face model). */
   modelDirs: string[];
   threads?: number;
+  /** Execution provider setting for both models (providers.ts); absent: CPU without a self-test. */
+  provider?: string;
   signal?: AbortSignal;
   onProgress?: (p: PortraitProgress) => void;
   /** User-provided face boxes (input pixels): replace detection; landmarks are found inside them. */
@@ -128,19 +132,11 @@ export interface PortraitInfo {
   msDetect: number;
   msFaces: number;
   grey: boolean;
+  /** The device the models ran on ('cpu' unless a provider setting chose another), and that decision. */
+  provider: string;
+  providerChoice?: ReturnType<typeof choiceInfo>;
 }
 
-const models = new Map<string, Promise<ModelPackage>>();
-function cachedModel(dir: string, threads?: number): Promise<ModelPackage> {
-  const key = `${dir}|${threads ?? 0}`;
-  let m = models.get(key);
-  if (!m) {
-    m = loadModel(dir, { threads });
-    models.set(key, m);
-    m.catch(() => models.delete(key));
-  }
-  return m;
-}
 
 const abortError = () => new CancelledError('portrait restore cancelled');
 
@@ -415,6 +411,14 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   };
 
   // 1. Background.
+  // Both models on the device the user chose (sessions.ts); the result records the last decision made.
+  const device: { provider: string; choice: ProviderChoice | null } = { provider: 'cpu', choice: null };
+  const open = async (dir: string) => {
+    const o = await openModel(dir, { threads: opts.threads, provider: opts.provider });
+    device.provider = o.model.providers[0] ?? 'cpu';
+    device.choice = o.choice ?? device.choice;
+    return o;
+  };
   const t0 = performance.now();
   report({ stage: 'background', fraction: 0 });
   let bg: ImageU8;
@@ -428,10 +432,11 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     bg = b;
     background = opts.backgroundImage.id;
   } else if (natural) {
-    const model = await cachedModel(natural.dir, opts.threads);
+    const { model, choice } = await open(natural.dir);
     check();
     const r = await restoreDiffusion(model, lrF, {
       scale,
+      batch: choice?.batch,
       sampler,
       fidelity: opts.fidelity,
       seed: opts.seed,
@@ -463,7 +468,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   // 3. Each face.
   const t2 = performance.now();
   const exclude = new Set(opts.excludeFaces ?? []);
-  const faceModel = opts.faceModelPackage ?? (faceEntry ? await cachedModel(faceEntry.dir, opts.threads) : null);
+  const faceModel = opts.faceModelPackage ?? (faceEntry ? (await open(faceEntry.dir)).model : null);
   // face-blind: the size limits go (unless given); the template frame is the card's size.
   const blind = faceModel?.card.task === 'face-blind';
   const limits = blind ? { ...faceLimits(opts, !!natural), maxFrame: opts.maxFaceFramePx ?? Infinity } : faceLimits(opts, !!natural);
@@ -527,6 +532,8 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
       msDetect: Math.round(msDetect),
       msFaces: Math.round(performance.now() - t2),
       grey,
+      provider: device.provider,
+      ...(device.choice ? { providerChoice: choiceInfo(device.choice) } : {}),
     },
   };
 }
