@@ -52,6 +52,9 @@ describe('bench', () => {
     expect(sd.reason).toMatch(/no natural model for 4x/);
     const md = benchMarkdown(r);
     expect(md).toMatch(/\| bicubic \| \d+\.\d\d ± \d/);
+    expect(bic.gmsd).toBeGreaterThan(0); // bicubic is not the HR
+    expect(Number.isNaN(bic.msssim)).toBe(true); // 64 px crops: under MS-SSIM's 161 px
+    expect(md).toMatch(/\| MS-SSIM ↑ \| GMSD ↓ \|/);
     expect(md).toMatch(/Unavailable: skipdiff:0\.5/);
     const svg = await renderBenchPlot(r);
     expect(svg).toMatch(/^<svg/);

@@ -19,6 +19,7 @@ import {
   ssimY,
   u8ToBuf,
 } from '../../src/engine/metrics';
+import { gmsdY } from '../../src/engine/metrics';
 import { registerMetricsCommand, runMetricsCommand } from '../../src/cli/commands/metrics';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -142,6 +143,9 @@ describe('daguerre metrics command', () => {
     expect(r.code).toBe(0);
     expect(r.result!.scale).toBe(4);
     expect(r.result!.psnr).toBeCloseTo(psnrY(out, hr, 4), 10);
+    expect(r.result!.gmsd).toBeCloseTo(gmsdY(out, hr, 4), 10);
+    expect(r.result!.msssim).toBeUndefined(); // 160 px high: under MS-SSIM's 161 px
+    expect(r.result!.msssimError).toMatch(/161 px/);
     expect(r.result!.lrPsnr).toBeGreaterThan(30);
     expect(r.result!.noReference).toHaveProperty('variant', 'small');
     const writes: string[] = [];
@@ -151,6 +155,7 @@ describe('daguerre metrics command', () => {
     await p.parseAsync(['metrics', path.join(dir, 'out.png'), '--reference', SYN, '--scale', '4', '--json'], { from: 'user' });
     const j = JSON.parse(writes.join(''));
     expect(j.psnr).toBeCloseTo(r.result!.psnr!, 10);
+    expect(j.gmsd).toBeCloseTo(r.result!.gmsd!, 10);
   });
   it('errors are one line naming the file, exit code 1', async () => {
     const err: string[] = [];

@@ -30,6 +30,9 @@ import {
   bufToU8,
   cropToMultiple,
   degradeU8,
+  gmsdY,
+  MSSSIM_MIN_SIDE,
+  msssimY,
   lrConsistency,
   noReferenceScore,
   psnrY,
@@ -56,6 +59,8 @@ export interface BenchOpts {
   plot?: string;
   md?: string;
   quiet?: boolean;
+  /** Execution provider setting (auto | cpu | webgpu | dml | coreml | cuda); default cpu, as before. */
+  provider?: string;
 }
 
 export interface MethodSummary {
@@ -68,6 +73,12 @@ export interface MethodSummary {
   psnrStd: number;
   ssim: number;
   ssimStd: number;
+  /** MS-SSIM on Y (NaN where an image is under 161 px a side after the border; those are left out of the mean). */
+  msssim: number;
+  msssimStd: number;
+  /** GMSD on Y, lower = better. */
+  gmsd: number;
+  gmsdStd: number;
   niqe: number;
   niqeStd: number;
   niqeVariant: string;
@@ -87,7 +98,7 @@ export interface MethodSummary {
   sampler?: string;
   fidelity?: number;
   splitN?: number | null;
-  perImage: { file: string; psnr: number; ssim: number; niqe: number; lrPsnr: number; calls: number; callsPerTile: number; ms: number; px: number; splitN?: number | null; fineLevels?: number }[];
+  perImage: { file: string; psnr: number; ssim: number; msssim: number; gmsd: number; niqe: number; lrPsnr: number; calls: number; callsPerTile: number; ms: number; px: number; splitN?: number | null; fineLevels?: number }[];
 }
 
 export interface BenchResult {
@@ -103,6 +114,8 @@ export interface BenchResult {
   machine: { cpus: number; cpuModel: string; node: string; threads: number };
   protocol: string;
   methods: MethodSummary[];
+  /** The provider setting and, with a diffusion model, the decision (self-test, fallback reason). */
+  provider?: { setting: string; choice: unknown };
 }
 
 interface Method {
@@ -166,6 +179,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--md <file>', 'write a Markdown table')
     .option('--plot <file>', 'write a PSNR vs NIQE plot (.svg or .png)')
     .option('--quiet', 'no progress on stderr')
+    .option('--provider <p>', 'execution provider for the diffusion model: auto | cpu | webgpu | dml | coreml | cuda (self-tested; falls back to cpu)', 'cpu')
     .action(async (o: BenchOpts, cmd: Command) => {
       const code = await runBenchCommand(o);
       cmd.parent?.setOptionValue('exitCode', code);
@@ -238,7 +252,7 @@ function bicubic(lr: ImageU8, w: number, h: number): ImageU8 {
 
 interface DiffusionApi {
   discoverModels(dirs: string[], opts?: { threads?: number }): Promise<{ id: string; ok: boolean; error?: string; card?: { id: string; task: string; scales: number[]; primaryScale: number }; dir: string }[]>;
-  loadModel(dir: string, opts?: { threads?: number }): Promise<unknown>;
+  loadModel(dir: string, opts?: { threads?: number; providers?: string[] }): Promise<unknown>;
   restoreDiffusion(
     model: unknown,
     lr: ImageF32,
@@ -271,6 +285,13 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   if (!Number.isInteger(threads) || threads < 1) throw usage(`--threads must be a positive integer (got "${o.threads}")`);
   const crop = o.crop !== undefined ? Number(o.crop) : 0;
   if (!Number.isInteger(crop) || crop < 0 || (crop > 0 && crop < 16 * scale)) throw usage(`--crop must be an integer >= ${16 * scale} px (got "${o.crop}")`);
+  let providerSetting: string;
+  try {
+    providerSetting = (await import('../../engine/providers')).parseProviderSetting(o.provider ?? 'cpu');
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
+  let providerChoice: unknown = null;
   let methods: Method[];
   try {
     methods = parseMethods(o.methods ?? DEFAULT_METHODS, fidelity);
@@ -313,7 +334,14 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       else if (!canReach(pick.card!, scale)) reason = `model "${pick.id}" does not do ${scale}x (scales ${pick.card!.scales.join(', ')})`;
       else {
         api = d;
-        model = await d.loadModel(pick.dir, { threads });
+        let providers: string[] | undefined;
+        if (providerSetting !== 'cpu') {
+          const c = await (await import('../../engine/providers')).selectProvider(providerSetting, pick.dir, { threads });
+          providerChoice = { setting: c.setting, provider: c.provider, reason: c.reason, selfTest: c.selfTest, batch: c.batch };
+          providers = [c.provider];
+          log(`provider: ${c.reason}`);
+        }
+        model = await d.loadModel(pick.dir, providers ? { threads, providers } : { threads });
         modelId = pick.id;
         if (pick.card!.task !== task) modelNote = `model task "${pick.card!.task}" used on a set that looks like "${task}"`;
       }
@@ -374,6 +402,8 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
         file,
         psnr: psnrY(r.out, hr, scale),
         ssim: ssimY(r.out, hr, scale),
+        msssim: Math.min(hr.width, hr.height) - 2 * scale >= MSSSIM_MIN_SIDE ? msssimY(r.out, hr, scale) : NaN,
+        gmsd: gmsdY(r.out, hr, scale),
         niqe: nr.score,
         lrPsnr: lrConsistency(r.out, lr),
         calls: r.calls,
@@ -392,11 +422,11 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     if (unavailable.has(m.id) || !rows.length) {
       return {
         ...base, available: false, reason: unavailable.get(m.id) ?? 'no images', n: 0,
-        psnr: NaN, psnrStd: NaN, ssim: NaN, ssimStd: NaN, niqe: NaN, niqeStd: NaN, niqeVariant: '',
+        psnr: NaN, psnrStd: NaN, ssim: NaN, ssimStd: NaN, msssim: NaN, msssimStd: NaN, gmsd: NaN, gmsdStd: NaN, niqe: NaN, niqeStd: NaN, niqeVariant: '',
         lrPsnr: NaN, lrPsnrStd: NaN, calls: NaN, callsPerTile: NaN, msMedian: NaN, rssPeakMB: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
       };
     }
-    const col = (k: 'psnr' | 'ssim' | 'niqe' | 'lrPsnr' | 'calls' | 'ms') => rows.map((r) => r[k]);
+    const col = (k: 'psnr' | 'ssim' | 'msssim' | 'gmsd' | 'niqe' | 'lrPsnr' | 'calls' | 'ms') => rows.map((r) => r[k]);
     // non-finite values (PSNR of an exact reconstruction) are left out of means; all-infinite -> Infinity
     const finite = (a: number[]) => {
       const f = a.filter((v) => Number.isFinite(v));
@@ -414,6 +444,10 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       psnrStd: std(finite(col('psnr'))),
       ssim: mean(col('ssim')),
       ssimStd: std(col('ssim')),
+      msssim: mean(finite(col('msssim'))),
+      msssimStd: std(finite(col('msssim'))),
+      gmsd: mean(col('gmsd')),
+      gmsdStd: std(col('gmsd')),
       niqe: mean(finite(col('niqe'))),
       niqeStd: std(finite(col('niqe'))),
       niqeVariant: [...variants].join(' + '),
@@ -446,6 +480,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       'PSNR/SSIM on MATLAB Y with the border shaved by the scale; NIQE = our params (models/niqe), small-block variant under 192 px; ' +
       'LR-PSNR = PSNR(Y) of round(AA-bicubic down(output)) vs LR; ms = wall time of the restore only (median over images)',
     methods: summaries,
+    provider: { setting: providerSetting, choice: providerChoice },
   };
 }
 
@@ -465,16 +500,16 @@ export function benchMarkdown(r: BenchResult): string {
     '',
     `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
     '',
-    `| method | PSNR (dB) ↑ | SSIM ↑ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | calls / image (per tile) | median ms / image | output MP / min |`,
-    `|---|---|---|---|---|---|---|---|`,
+    `| method | PSNR (dB) ↑ | SSIM ↑ | MS-SSIM ↑ | GMSD ↓ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | calls / image (per tile) | median ms / image | output MP / min |`,
+    `|---|---|---|---|---|---|---|---|---|---|`,
   ];
   for (const m of r.methods) {
     if (!m.available) {
-      lines.push(`| ${m.id} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
+      lines.push(`| ${m.id} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
       continue;
     }
     lines.push(
-      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.calls, 1)} (${f(m.callsPerTile, 1)}) | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
+      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.msssim, m.msssimStd, 4)} | ${pm(m.gmsd, m.gmsdStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.calls, 1)} (${f(m.callsPerTile, 1)}) | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
     );
   }
   lines.push('', `Mean ± std over images. NIQE: ours (models/niqe), ${variants || 'n/a'}; lower = more natural.`);

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { readImageU8 } from '../../engine/metrics/io';
-import { loadNiqeParams, lrConsistency, niqe, noReferenceScore, psnrY, ssimY } from '../../engine/metrics';
+import { gmsdY, loadNiqeParams, lrConsistency, MSSSIM_MIN_SIDE, msssimY, niqe, noReferenceScore, psnrY, ssimY } from '../../engine/metrics';
 
 export interface MetricsOpts {
   reference?: string;
@@ -28,6 +28,11 @@ export interface MetricsResult {
   scale?: number;
   psnr?: number;
   ssim?: number;
+  /** MS-SSIM on Y (higher = better); absent with `msssimError` when the image is under 161 px a side. */
+  msssim?: number;
+  msssimError?: string;
+  /** GMSD on Y (lower = better). */
+  gmsd?: number;
   lr?: string;
   lrPsnr?: number;
 }
@@ -58,6 +63,10 @@ export function formatMetrics(r: MetricsResult): string {
   if (nr) lines.push('error' in nr ? `  no-reference (NIQE, ours): n/a (${nr.error})` : `  no-reference (NIQE, ours, ${nr.variant} ${nr.blockSize}px blocks; lower = better): ${fmt(nr.score, 4)}`);
   if (r.niqe) lines.push('error' in r.niqe ? `  NIQE (given params): n/a (${r.niqe.error})` : `  NIQE (${r.niqe.params}, ${r.niqe.blockSize}px blocks; lower = better): ${fmt(r.niqe.score, 4)}`);
   if (r.psnr !== undefined) lines.push(`  PSNR (Y, border ${r.scale}): ${fmt(r.psnr, 4)} dB`, `  SSIM (Y, border ${r.scale}): ${fmt(r.ssim!, 4)}`);
+  if (r.psnr !== undefined) {
+    lines.push(r.msssim !== undefined ? `  MS-SSIM (Y, border ${r.scale}; higher = better): ${fmt(r.msssim, 4)}` : `  MS-SSIM: n/a (${r.msssimError})`);
+    lines.push(`  GMSD (Y, border ${r.scale}; lower = better): ${fmt(r.gmsd!, 4)}`);
+  }
   if (r.lrPsnr !== undefined) lines.push(`  LR-consistency (PSNR Y vs ${r.lr}): ${fmt(r.lrPsnr, 4)} dB`);
   return lines.join('\n') + '\n';
 }
@@ -113,6 +122,9 @@ export async function runMetricsCommand(image: string, o: MetricsOpts): Promise<
       r.scale = border;
       r.psnr = psnrY(img, ref, border);
       r.ssim = ssimY(img, ref, border);
+      if (Math.min(img.width, img.height) - 2 * border >= MSSSIM_MIN_SIDE) r.msssim = msssimY(img, ref, border);
+      else r.msssimError = `image under ${MSSSIM_MIN_SIDE} px a side after shaving ${border} px`;
+      r.gmsd = gmsdY(img, ref, border);
     }
     return { code: 0, result: r };
   } catch (e) {
