@@ -5,7 +5,8 @@
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FromHost, ToHost } from '../engine/host-protocol';
 import type { RestoreOutcome, RestoreProgress, RestoreRequest } from '../engine/restore';
 import type { FindFacesAnswer } from '../engine/faces/find';
@@ -22,13 +23,19 @@ export type HostSpawner = () => HostProcess;
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
+function tsxLoaderUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
+
 /** Node child process running the host: the built bundle when present, else the TS source through tsx. */
 export function forkNodeHost(): HostProcess {
   const built = path.join(here, 'engine-host.js');
   const source = path.resolve(here, '../engine/host.ts');
   const useBuilt = here.endsWith(path.join('out', 'main')) && fs.existsSync(built);
   const child = fork(useBuilt ? built : source, [], {
-    execArgv: useBuilt ? [] : ['--import', 'tsx'],
+    // tsx by absolute URL: a bare 'tsx' is resolved from the working directory, so the CLI run from any other
+    // folder lost its engine host ('engine stopped unexpectedly').
+    execArgv: useBuilt ? [] : ['--import', tsxLoaderUrl()],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env },
   });
