@@ -173,3 +173,13 @@ export interface DegradationEstimate {
 export function estimateDegradation(img: ImageU8, bytes: Uint8Array, file = 'input'): DegradationEstimate {
   return { noise: estimateNoiseSigma(img), jpegQuality: estimateJpegQuality(bytes, file)?.quality ?? null, blur: estimateBlur(img) };
 }
+
+/**
+ * Whether `auto` treats the photo as degraded, and why. Only the JPEG quality decides: on clean Set14
+ * LRs the noise and blur estimates overlap real old photos (bench/README-auto.md), so they are
+ * recorded, not used.
+ */
+export function autoDegraded(e: DegradationEstimate): { degraded: boolean; reason: string } {
+  if (e.jpegQuality !== null && e.jpegQuality < 90) return { degraded: true, reason: `JPEG quality ~${e.jpegQuality} (< 90)` };
+  return { degraded: false, reason: e.jpegQuality === null ? 'lossless file' : `JPEG quality ~${e.jpegQuality} (>= 90)` };
+}

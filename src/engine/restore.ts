@@ -10,7 +10,8 @@ import type { ImageU8 } from './image';
 import { cropU8, f32ToU8, u8ToF32 } from './image';
 import { resizeU8 } from './resample';
 import { isClassicMethod, type FaceParams, type Region, type RestoreParams, type ResultFields } from '../shared/types';
-import { pickForScale } from '../shared/card';
+import { pickForScale, pickNaturalByDegradation } from '../shared/card';
+import { autoDegraded, estimateDegradation, type DegradationEstimate } from './degradation';
 import { choiceInfo, openModel } from './sessions';
 
 export interface RestoreRequest {
@@ -93,6 +94,23 @@ export async function resolveMethod(method: string, scale: number, modelDirs: st
 }
 
 /**
+ * `auto`'s natural package for this photo (the whole photo, also for a preview region, so previews and
+ * the full restore agree): the degradation estimate of a centre crop of at most 1024² and the file's
+ * JPEG tables decide between the bicubic-trained and the real/old-photo packages (pickNaturalByDegradation).
+ */
+export async function autoChoice(photo: ImageU8, file: string, scale: number, modelDirs: string[]): Promise<{ model: string; reason: string; estimate: DegradationEstimate }> {
+  const { readFile } = await import('node:fs/promises');
+  const side = (n: number) => Math.min(n, 1024);
+  const crop = cropU8(photo, { x: (photo.width - side(photo.width)) >> 1, y: (photo.height - side(photo.height)) >> 1, w: side(photo.width), h: side(photo.height) });
+  const estimate = estimateDegradation(crop, new Uint8Array(await readFile(file)), file);
+  const { degraded, reason } = autoDegraded(estimate);
+  const { discoverModels } = await loadDiffusion();
+  const hit = pickNaturalByDegradation(await discoverModels(modelDirs), scale, degraded);
+  const kind = hit?.card?.degradation?.kind;
+  return { model: hit ? hit.id : 'lanczos', reason: `${reason}: ${degraded ? 'degraded' : 'clean'}, ${hit ? `${kind}-trained ${hit.id}` : 'no natural package'}`, estimate };
+}
+
+/**
  * The user's faces (photo pixels, indices into `faces`) for a restore of `region` (a preview), or of
  * the whole photo: boxes shifted into the region, only faces centred inside it kept, their exclusions
  * and knobs re-indexed. Without `faces` (the engine detects), indices pass unchanged.
@@ -132,6 +150,11 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   const H = rgb.height * scale;
   const info0: Record<string, unknown> = {};
   let method = await resolveMethod(params.method, scale, req.modelDirs);
+  if (params.method === 'auto' && method !== 'lanczos') {
+    const choice = await autoChoice(full, req.input, scale, req.modelDirs);
+    method = choice.model;
+    info0.autoChoice = choice;
+  }
   // `auto` with a face package installed: look for faces the face model would restore (small ones: larger faces
   // are better served by the background, bench/README-faces.md); if there are any, restore as `portrait`.
   let autoDetected: Awaited<ReturnType<typeof import('./faces/portrait')['detectPortraitFaces']>> | null = null;

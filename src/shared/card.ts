@@ -126,3 +126,18 @@ export function pickForScale<T extends { ok: boolean; card?: { id: string; task:
   const ok = list.filter((m) => m.ok && m.card?.task === task);
   return ok.find((m) => m.card!.scales.includes(scale)) ?? ok.find((m) => canReach(m.card!, scale));
 }
+
+/**
+ * `auto`'s natural package by the photo's degradation (bench/README-auto.md): a clean photo gets the
+ * bicubic-trained package, a degraded one the first installed of degradation kind 'real', then
+ * 'oldphoto', then 'bicubic'; with none of those kinds, pickForScale's choice.
+ */
+export function pickNaturalByDegradation<
+  T extends { ok: boolean; card?: { id: string; task: string; scales: number[]; primaryScale: number; degradation?: { kind: string } } | null },
+>(list: readonly T[], scale: number, degraded: boolean): T | undefined {
+  for (const kind of degraded ? ['real', 'oldphoto', 'bicubic'] : ['bicubic']) {
+    const hit = pickForScale(list.filter((m) => m.card?.degradation?.kind === kind), 'natural', scale);
+    if (hit) return hit;
+  }
+  return pickForScale(list, 'natural', scale);
+}
