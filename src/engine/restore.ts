@@ -151,7 +151,8 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   const info0: Record<string, unknown> = {};
   let method = await resolveMethod(params.method, scale, req.modelDirs);
   if (params.method === 'auto' && method !== 'lanczos') {
-    const choice = await autoChoice(full, req.input, scale, req.modelDirs);
+    // an estimate that fails (odd JPEG tables in a file the decoder accepted) keeps resolveMethod's pick
+    const choice = await autoChoice(full, req.input, scale, req.modelDirs).catch((e: Error) => ({ model: method, reason: `no estimate (${e.message}): default pick`, estimate: null }));
     method = choice.model;
     info0.autoChoice = choice;
   }
