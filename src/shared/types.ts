@@ -186,7 +186,7 @@ export interface ModelInfo {
   id: string;
   ok: boolean;
   error?: string;
-  task?: 'face' | 'natural';
+  task?: import('./card').ModelCard['task'];
   version?: string;
   scales?: number[];
   trainedOn?: string;
