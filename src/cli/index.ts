@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerRestoreCommand } from './restore';
 import { registerLibraryCommand } from './library';
 import { registerModelsCommand } from './models';
+import { errLine } from './terminal';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -32,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    process.stderr.write(`daguerre: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+    errLine(`daguerre: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     return 1;
   }
   return (program.getOptionValue('exitCode') as number) ?? 0;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { createCore, type Core } from '../main/core';
 import { defaultLibraryDir } from './paths';
+import { errLine } from './terminal';
 
 async function withCore<T>(libDir: string | undefined, roots: string[], fn: (core: Core) => Promise<T>): Promise<T> {
   const core = await createCore({ dataDir: libDir ? path.resolve(libDir) : defaultLibraryDir(), grantedRoots: roots, startQueue: false });
@@ -28,7 +29,7 @@ export function registerLibraryCommand(program: Command): void {
       await withCore(libDir(), [], async (core) => {
         const r = await core.dispatch('library.list', { sort: o.sort, search: o.search, limit: 20000 });
         if (!r.ok) {
-          process.stderr.write(`error: ${r.error.message}\n`);
+          errLine(`error: ${r.error.message}`);
           return setCode(1);
         }
         const v = r.value as { items: { id: number; name: string; width: number; height: number; resultCount: number; path: string }[]; total: number };
@@ -50,13 +51,13 @@ export function registerLibraryCommand(program: Command): void {
       await withCore(libDir(), abs, async (core) => {
         const r = await core.dispatch('library.import', { paths: abs });
         if (!r.ok) {
-          process.stderr.write(`error: ${r.error.message}\n`);
+          errLine(`error: ${r.error.message}`);
           return setCode(1);
         }
         const v = r.value as { imported: { path: string }[]; duplicates: { path: string; existingId: number }[]; failed: { error: string }[] };
         if (o.json) process.stdout.write(JSON.stringify(v, null, 2) + '\n');
         else {
-          for (const f of v.failed) process.stderr.write(`error: ${f.error}\n`);
+          for (const f of v.failed) errLine(`error: ${f.error}`);
           process.stdout.write(`${v.imported.length} imported, ${v.duplicates.length} already in the library, ${v.failed.length} failed\n`);
         }
         if (v.failed.length) setCode(1);
@@ -71,7 +72,7 @@ export function registerLibraryCommand(program: Command): void {
       await withCore(libDir(), [], async (core) => {
         const r = await core.dispatch('library.remove', { ids: ids.map(Number) });
         if (!r.ok) {
-          process.stderr.write(`error: ${r.error.message}\n`);
+          errLine(`error: ${r.error.message}`);
           return setCode(1);
         }
         process.stdout.write(`${(r.value as { removed: number }).removed} removed\n`);
@@ -91,7 +92,7 @@ export function registerLibraryCommand(program: Command): void {
         if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
         else process.stdout.write(`${r.photosAdded} photo(s) and ${r.resultsAdded} result(s) added from ${dirs.length} librar${dirs.length > 1 ? 'ies' : 'y'} → ${r.into} (now ${r.photos} photos, ${r.results} results)\n`);
       } catch (e) {
-        process.stderr.write(`daguerre: ${(e as Error).message.split('\n')[0]}\n`);
+        errLine(`daguerre: ${(e as Error).message.split('\n')[0]}`);
         setCode(1);
       }
     });
@@ -105,7 +106,7 @@ export function registerLibraryCommand(program: Command): void {
       await withCore(libDir(), [], async (core) => {
         const r = await core.dispatch('results.list', { photoId: Number(id) });
         if (!r.ok) {
-          process.stderr.write(`error: ${r.error.message}\n`);
+          errLine(`error: ${r.error.message}`);
           return setCode(1);
         }
         const v = r.value as { id: number; method: string; scale: number; knob: number | null; calls: number; durationMs: number; outputPath: string }[];

@@ -7,12 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { createCore } from '../main/core';
+import { LibraryLockError } from '../main/db';
 import { expandInputs } from '../main/library';
 import { memorySettingsStore } from '../main/settings';
 import { defaultLibraryDir } from './paths';
 import { keepShard, resolveShard, shardLibraryDir, type Shard } from './shard';
 import type { RestoreParams, Scale, Settings } from '../shared/types';
 import type { EncodeFormat } from '../engine/image-io';
+import { errLine, printable } from './terminal';
 
 interface RestoreOpts {
   output: string;
@@ -48,16 +50,40 @@ interface FileOutcome {
   providerChoice?: unknown;
 }
 
-/** Where each input goes: a folder argument keeps its own name and inner tree under `outDir`. */
+/**
+ * Where each input goes: a folder argument keeps its own name and inner tree under `outDir`, a file goes
+ * straight into it as `<stem>_x<scale>.<ext>`. Distinct inputs always get distinct outputs: when two
+ * inputs would share one (`x.jpg` and `x.png` in one folder), each of them keeps its source extension
+ * in the name (`x_jpg_x2.png`, `x_png_x2.png`), and a clash that remains gets a number. Names are
+ * compared case-insensitively (macOS and Windows folders). The whole plan is made before any work.
+ */
 export function planOutputs(roots: string[], files: string[], outDir: string, scale: number, format: EncodeFormat): Map<string, string> {
-  const map = new Map<string, string>();
   const ext = format === 'jpeg' ? '.jpg' : `.${format}`;
   const absRoots = roots.map((r) => path.resolve(r));
-  for (const f of files) {
-    const root = absRoots.find((r) => f.startsWith(r + path.sep) && fs.statSync(r).isDirectory());
+  const isDir = (r: string) => {
+    try {
+      return fs.statSync(r).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const rels = files.map((f) => {
+    const root = absRoots.find((r) => f.startsWith(r + path.sep) && isDir(r));
     const rel = root ? path.join(path.basename(root), path.relative(root, f)) : path.basename(f);
-    const base = rel.slice(0, rel.length - path.extname(rel).length);
-    map.set(f, path.join(outDir, `${base}_x${scale}${ext}`));
+    const srcExt = path.extname(rel);
+    return { f, base: rel.slice(0, rel.length - srcExt.length), srcExt: srcExt.slice(1).toLowerCase() };
+  });
+  const plain = (r: (typeof rels)[number]) => path.join(outDir, `${r.base}_x${scale}${ext}`);
+  const count = new Map<string, number>();
+  for (const r of rels) count.set(plain(r).toLowerCase(), (count.get(plain(r).toLowerCase()) ?? 0) + 1);
+  const map = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const r of rels) {
+    let out = plain(r);
+    if (count.get(out.toLowerCase())! > 1) out = path.join(outDir, `${r.base}${r.srcExt ? `_${r.srcExt}` : ''}_x${scale}${ext}`);
+    for (let k = 2; taken.has(out.toLowerCase()); k++) out = path.join(outDir, `${r.base}${r.srcExt ? `_${r.srcExt}` : ''}_${k}_x${scale}${ext}`);
+    taken.add(out.toLowerCase());
+    map.set(r.f, out);
   }
   return map;
 }
@@ -103,7 +129,7 @@ export function registerRestoreCommand(program: Command): void {
 }
 
 export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promise<number> {
-  const log = (s: string) => process.stderr.write(s + '\n');
+  const log = errLine;
   let scale: Scale, fidelity: number, seed: number, quality: number, shard: Shard | null, provider: string;
   try {
     const s = parseNum(o.scale, 'scale', 2, 8, true);
@@ -129,17 +155,29 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   for (const m of missing) log(`error: ${m.error}`);
 
   const settings = memorySettingsStore({ outputQuality: quality, provider: provider as Settings['provider'], ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
-  const core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: inputs.map((i) => path.resolve(i)), startQueue: false });
+  let core: Awaited<ReturnType<typeof createCore>>;
+  try {
+    core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: inputs.map((i) => path.resolve(i)), startQueue: false });
+  } catch (e) {
+    if (!(e instanceof LibraryLockError)) throw e;
+    // Another process owns the library, or it cannot be written: nothing was done.
+    if (o.json) process.stdout.write(JSON.stringify({ error: { code: e.code, message: e.message } }, null, 2) + '\n');
+    log(`daguerre: ${e.message}`);
+    return e.exitCode;
+  }
   const t0 = Date.now();
   try {
     const todo: string[] = [];
+    const inputSet = new Set(files.map((f) => path.resolve(f)));
     for (const f of files) {
       const out = plan.get(f)!;
-      if (path.resolve(out) === path.resolve(f)) {
-        outcomes.push({ input: f, output: null, status: 'failed', error: `${f}: output would replace the input; choose another --output` });
+      if (inputSet.has(path.resolve(out))) {
+        const which = path.resolve(out) === path.resolve(f) ? 'the input' : `another input (${out})`;
+        outcomes.push({ input: f, output: null, status: 'failed', error: `${f}: output would replace ${which}; choose another --output` });
         continue;
       }
-      if (!o.overwrite && fs.existsSync(out)) {
+      // An output a crashed run wrote but never recorded is redone, not skipped as done.
+      if (!o.overwrite && fs.existsSync(out) && !core.queue.unrecordedOutput(out)) {
         outcomes.push({ input: f, output: out, status: 'skipped' });
         continue;
       }
@@ -173,13 +211,13 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         if (!f || !bar) return;
         const p = j.progress;
         const detail = p.tile ? `tile ${p.tile.i}/${p.tile.n}${p.step ? ` step ${p.step.k}/${p.step.K}` : ''}` : (p.message ?? '');
-        bar.update(finished + Math.min(0.999, p.fraction), { file: path.basename(f), detail });
+        bar.update(finished + Math.min(0.999, p.fraction), { file: printable(path.basename(f)), detail });
       });
       core.queue.on('finished', (j, r) => {
         const f = byJob.get(j.id);
         if (!f) return;
         finished++;
-        bar?.update(finished, { file: path.basename(f), detail: j.state });
+        bar?.update(finished, { file: printable(path.basename(f)), detail: j.state });
         if (j.state === 'done' && r) {
           outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun, providerChoice: r.info.providerChoice });
           const af = r.info.autoFaces as { restorable: number } | undefined;
@@ -193,6 +231,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
           if (bar) bar.start(ordered.length, finished, { file: '', detail: '' });
         }
       });
+      core.queue.restrictTo(byJob.keys());
       core.queue.start();
       await core.queue.idle(24 * 3600_000);
       bar?.stop();

@@ -124,25 +124,74 @@ export async function hashFile(file: string): Promise<string> {
 }
 
 /** Expands folders recursively into image files (sorted, hidden entries skipped). */
+/**
+ * The image files under the given paths. A path given explicitly is taken as it is (a link to a file
+ * or folder is followed); inside a folder, links to folders are never followed (a `self -> .` loop
+ * used to hang the walk) and a link to a file is followed only when its target lies inside that
+ * folder (an imported folder never pulls in files from elsewhere). Each folder is read once (by
+ * device and inode) and each file listed once. A FIFO, socket or device is refused with one line.
+ */
 export async function expandInputs(paths: string[]): Promise<{ files: string[]; failed: { path: string; error: string }[] }> {
   const files: string[] = [];
   const failed: { path: string; error: string }[] = [];
-  async function walk(p: string, explicit: boolean): Promise<void> {
+  const seenDirs = new Set<string>();
+  const seenFiles = new Set<string>();
+  const key = (st: fs.Stats) => `${st.dev}:${st.ino}`;
+  const addFile = (p: string, st: fs.Stats) => {
+    if (seenFiles.has(key(st))) return;
+    seenFiles.add(key(st));
+    files.push(p);
+  };
+  const inside = (real: string, rootReal: string) => {
+    const rel = path.relative(rootReal, real);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  };
+  async function walkDir(dir: string, st: fs.Stats, rootReal: string): Promise<void> {
+    if (seenDirs.has(key(st))) return;
+    seenDirs.add(key(st));
+    let entries: string[];
+    try {
+      entries = (await fsp.readdir(dir)).filter((e) => !e.startsWith('.')).sort();
+    } catch (e) {
+      failed.push({ path: dir, error: `${dir}: cannot read folder (${(e as NodeJS.ErrnoException).code ?? 'error'})` });
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(dir, e);
+      let lst: fs.Stats;
+      try {
+        lst = await fsp.lstat(p);
+      } catch {
+        continue; // vanished while walking
+      }
+      if (lst.isDirectory()) await walkDir(p, lst, rootReal);
+      else if (lst.isFile()) {
+        if (IMAGE_EXTENSIONS.has(path.extname(p).toLowerCase())) addFile(p, lst);
+      } else if (lst.isSymbolicLink() && IMAGE_EXTENSIONS.has(path.extname(p).toLowerCase())) {
+        // A link to a file inside this folder is followed; links to folders and to anything outside are not.
+        try {
+          const real = await fsp.realpath(p);
+          const tst = await fsp.stat(real);
+          if (tst.isFile() && inside(real, rootReal)) addFile(p, tst);
+        } catch {
+          /* dangling link: nothing to import */
+        }
+      }
+    }
+  }
+  for (const arg of paths) {
+    const p = path.resolve(arg);
     let st: fs.Stats;
     try {
       st = await fsp.stat(p);
     } catch {
       failed.push({ path: p, error: `${p}: file not found` });
-      return;
+      continue;
     }
-    if (st.isDirectory()) {
-      const entries = (await fsp.readdir(p)).filter((e) => !e.startsWith('.')).sort();
-      for (const e of entries) await walk(path.join(p, e), false);
-    } else if (st.isFile()) {
-      if (explicit || IMAGE_EXTENSIONS.has(path.extname(p).toLowerCase())) files.push(p);
-    }
+    if (st.isDirectory()) await walkDir(p, st, await fsp.realpath(p));
+    else if (st.isFile()) addFile(p, st);
+    else failed.push({ path: p, error: `${p}: not a regular file or folder (a pipe, socket or device cannot be restored)` });
   }
-  for (const p of paths) await walk(path.resolve(p), true);
   return { files, failed };
 }
 
