@@ -9,6 +9,9 @@ import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
 import { cropU8, f32ToU8, u8ToF32 } from './image';
 import { resizeU8 } from './resample';
+import { detectDamage } from './damage/detect';
+import { inpaintTelea } from './damage/inpaint';
+import { cropMask, fitMask, maskFromImage, maskPixels, type Mask } from './damage/mask';
 import { isClassicMethod, type FaceParams, type Region, type RestoreParams, type ResultFields } from '../shared/types';
 import { pickForScale, pickNaturalByDegradation } from '../shared/card';
 import { autoDegraded, estimateDegradation, type DegradationEstimate } from './degradation';
@@ -26,6 +29,12 @@ export interface RestoreRequest {
   threads?: number;
   /** Execution provider setting ('auto' | 'cpu' | 'webgpu' | 'dml' | 'coreml' | 'cuda'; see providers.ts). Absent: cpu, no self-test. */
   provider?: string;
+  /**
+   * Damage repair (issue 17): `mask` a mask PNG (white = damaged) of the photo, or `detect` to find
+   * the damage with the classical detector. The damaged pixels are filled by Telea before any
+   * method; diffusion methods also resample them (`jumps` RePaint-style jumps, default 2).
+   */
+  repair?: { mask?: string; detect?: boolean; jumps?: number };
 }
 
 export interface RestoreProgress {
@@ -143,7 +152,11 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   ctx.onProgress?.({ fraction: 0, message: 'decoding' });
   const { meta, rgb: full, alpha: fullAlpha } = await decodeImage(req.input);
   check();
-  const rgb = params.region ? cropU8(full, params.region) : full;
+  const repair = req.repair ? await repairMask(req.repair, full, req.input) : null;
+  const rgb0 = params.region ? cropU8(full, params.region) : full;
+  const mask = repair && params.region ? usableOrNull(cropMask(repair.mask, params.region)) : (repair?.mask ?? null);
+  // Damaged pixels filled (Telea) before any method; the mask also goes to diffusion methods.
+  const rgb = mask ? f32ToU8(inpaintTelea(u8ToF32(rgb0), mask)) : rgb0;
   const alpha = fullAlpha && params.region ? cropU8(fullAlpha, params.region) : fullAlpha;
   const scale = params.scale;
   const W = rgb.width * scale;
@@ -182,6 +195,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   let seed: number | null = null;
   let calls = 0;
   const info: Record<string, unknown> = { requestedMethod: params.method, input: { width: rgb.width, height: rgb.height }, region: params.region ?? null, ...info0 };
+  if (repair) info.repair = { source: repair.source, pixels: mask ? maskPixels(mask) : 0, coverage: repair.coverage, resized: repair.resized, jumps: mask ? (req.repair?.jumps ?? 2) : 0 };
   if (isClassicMethod(method)) {
     out = await resampleU8(rgb, W, H, method);
     info.provider = 'cpu';
@@ -226,6 +240,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       fidelity: params.fidelity,
       seed: params.seed,
       signal: ctx.signal,
+      ...(mask ? { repair: { mask, jumps: req.repair?.jumps } } : {}),
       onProgress: (p) =>
         ctx.onProgress?.({
           fraction: Math.min(0.99, ((p.tile - 1) + p.step / Math.max(1, p.steps)) / Math.max(1, p.tiles)),
@@ -273,6 +288,43 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     metrics,
     info,
   };
+}
+
+function usableOrNull(m: Mask): Mask | null {
+  return maskPixels(m) ? m : null;
+}
+
+/**
+ * The damage mask of a restore: a mask file (fitted to the photo: same size as is, the same shape
+ * resized by nearest neighbour, another shape an error; an empty mask repairs nothing; a mask of
+ * every pixel is an error), or the detector's. Null when nothing is to be repaired.
+ */
+export async function repairMask(r: NonNullable<RestoreRequest['repair']>, img: ImageU8, input: string): Promise<{ mask: Mask; source: 'file' | 'detected'; coverage: number; resized: boolean } | null> {
+  let m: Mask;
+  let resized = false;
+  let source: 'file' | 'detected';
+  if (r.mask) {
+    let dec: ImageU8;
+    try {
+      dec = (await decodeImage(r.mask)).rgb;
+    } catch (e) {
+      throw new InputError('CORRUPT', r.mask, `damage mask: ${(e as Error).message.replace(`${r.mask}: `, '')}`);
+    }
+    try {
+      const fit = fitMask(maskFromImage(dec), img.width, img.height, 'damage mask');
+      m = fit.mask;
+      resized = fit.resized;
+    } catch (e) {
+      throw new InputError('UNSUPPORTED', r.mask, (e as Error).message);
+    }
+    source = 'file';
+  } else if (r.detect) {
+    m = detectDamage(u8ToF32(img));
+    source = 'detected';
+  } else return null;
+  const coverage = maskPixels(m) / (m.width * m.height);
+  if (coverage === 1) throw new InputError('UNSUPPORTED', r.mask ?? input, 'damage mask covers the whole photo');
+  return coverage === 0 ? null : { mask: m, source, coverage, resized };
 }
 
 export function defaultThreads(): number {

@@ -25,7 +25,8 @@ import type { ModelPackage } from './models';
 import { estimateCalls, parseSampler, coarseIndicesAbove, fixedStrideLevels, splitFor, usesSplit, type SamplerSpec } from './plan';
 import { Rng } from './rng';
 import { makeLane, resetLane, policyDecider, fixedDecider, sampleCoarse, sampleCsa, sampleDdim, sampleDdpm, sampleFsr, type Lane, type SamplerCtx, type PolicyFn } from './samplers';
-import { alphaBars } from './schedule';
+import { alphaBars, x0FromEps } from './schedule';
+import { resizeMaskNearest, type Mask } from '../damage/mask';
 import { accumulateTile, reflectIndex, tileAt, tileGrid, type TileGrid } from './tiles';
 
 export { discoverModels, loadModel, unloadModel, readCard, ModelError, type ModelPackage, type ModelListEntry, type LoadOptions } from './models';
@@ -59,6 +60,15 @@ export interface DiffusionOptions {
   onProgress?: (p: DiffusionProgress) => void;
   /** Low-pass chroma of the output matched to the input (default true; see color.ts). */
   colorCorrect?: boolean;
+  /**
+   * Damage repair (issue 17), RePaint-style resampling inside `mask` (input-sized, non-zero =
+   * damaged; the caller has already filled those input pixels, e.g. by Telea, so the conditioning
+   * there is plausible): after each denoiser call at level ᾱ, tiles with damaged pixels get `jumps`
+   * more calls at the same level, each after the damaged pixels of x were replaced by the latest
+   * x̂₀ noised back to ᾱ (fresh noise from their own stream); pixels outside the mask keep the
+   * sampler's own trajectory. Absent: nothing changes (same calls, same bytes).
+   */
+  repair?: { mask: Mask; jumps?: number };
 }
 
 export interface DiffusionInfo {
@@ -127,6 +137,9 @@ interface PassCtx {
   progress: (tilesBefore: number, batchTiles: number, step: number, steps: number) => void;
   tilesBefore: number;
   stepsPerTile: number;
+  /** Output-sized damage mask of this pass and the resampling jumps (DiffusionOptions.repair). */
+  mask?: Mask;
+  jumps?: number;
 }
 
 /** Noise stream of (pass, tile): independent of batching and order. */
@@ -192,7 +205,7 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
   let batchStep = 0;
   let lastGathered = '';
   let active: Lane[] = [];
-  const model_ = async (members: readonly number[], ab: number) => {
+  const run_ = async (members: readonly number[], ab: number) => {
     if (c.signal?.aborted) throw abortError();
     const b = members.length;
     let identity = true;
@@ -218,6 +231,33 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
     for (let i = 0; i < b; i++) batchStep = Math.max(batchStep, active[members[i]].calls + 1);
     c.progress(c.tilesBefore + batchStart, batchTiles, Math.min(batchStep, c.stepsPerTile), c.stepsPerTile);
   };
+  // Damage repair: per lane, the tile's mask plane (null: no damaged pixel) and a jump noise stream.
+  const jumps = c.mask ? Math.max(0, Math.floor(c.jumps ?? 2)) : 0;
+  const tileMasks: (Uint8Array | null)[] = Array.from({ length: B }, () => null);
+  const jumpRngs: Rng[] = [];
+  const model_ = !jumps
+    ? run_
+    : async (members: readonly number[], ab: number) => {
+        await run_(members, ab);
+        const js = members.filter((m) => tileMasks[m]);
+        if (!js.length || 1 - ab < 1e-3) return;
+        const sa = Math.sqrt(ab);
+        const sn = Math.sqrt(1 - ab);
+        const x0 = new Float32Array(chw);
+        for (let u = 0; u < jumps; u++) {
+          for (const m of members) active[m].eps = active[m].eps.slice(); // outlive the next run's output
+          for (const m of js) {
+            const l = active[m];
+            const tm = tileMasks[m]!;
+            x0FromEps(l.x, l.eps, ab, x0);
+            const rng = jumpRngs[m];
+            for (let ch = 0; ch < 3; ch++) {
+              for (let p = 0; p < plane; p++) if (tm[p]) l.x[ch * plane + p] = sa * x0[ch * plane + p] + sn * rng.normal();
+            }
+          }
+          await run_(js, ab);
+        }
+      };
   const ctx: SamplerCtx = { lanes: [], model: model_ };
 
   // Level plans.
@@ -269,6 +309,8 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
   const fixedLevels = spec.kind === 'fixed' ? fixedStrideLevels(c.N!, spec.calls) : spec.kind === 'skipdiff' ? fixedStrideLevels(c.N!, card.sampler.fixedStrideCalls) : [];
 
   const fineLevelsPerTile: number[][] = [];
+  const col_ = (t: number) => tileAt(grid, t).col;
+  const row_ = (t: number) => tileAt(grid, t).row;
   let callsPerTile = 0;
   const sigma = 2 * scale;
   for (let b0 = 0; b0 < grid.count; b0 += B) {
@@ -284,6 +326,17 @@ async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassRes
       const { col, row } = tileAt(grid, t);
       sampleTapsCHW(lr.data, lr.width, tx, ty, colIdx[col], rowIdx[row], conds[i], 2, -1, -1, 1);
       resetLane(active[i], new Rng(c.seed, streamOf(c.pass, t)), startAb);
+      if (jumps) {
+        const tm = new Uint8Array(plane);
+        let any = false;
+        for (let j = 0; j < th; j++) {
+          const row = rowIdx[row_(t)][j] * W;
+          for (let k = 0; k < tw; k++) if ((tm[j * tw + k] = c.mask!.data[row + colIdx[col_(t)][k]] ? 1 : 0)) any = true;
+        }
+        tileMasks[i] = any ? tm : null;
+        // Jump noise: its own stream per (pass, tile), apart from the sampler's (streams below 2^52).
+        jumpRngs[i] = new Rng(c.seed, 2 ** 52 + streamOf(c.pass, t));
+      }
     }
     if (plainLevels) {
       if (spec.kind === 'ddim') await sampleDdim(ctx, plainLevels, spec.eta);
@@ -329,6 +382,8 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
   const stepsPerTile = estimateCalls(card, opts.sampler, opts.fidelity);
   const colorCorrect = opts.colorCorrect ?? true;
   const grey = isGrey(lr);
+  const repair = opts.repair;
+  if (repair && (repair.mask.width !== lr.width || repair.mask.height !== lr.height)) throw new RangeError(`repair mask is ${repair.mask.width}×${repair.mask.height}, the input ${lr.width}×${lr.height}`);
 
   // Tile counts of every pass, for progress.
   const passes: { scale: number; width: number; height: number; tiles: number }[] = [];
@@ -389,6 +444,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
       progress,
       tilesBefore,
       stepsPerTile,
+      ...(repair ? { mask: resizeMaskNearest(repair.mask, img.width * st.scale, img.height * st.scale), jumps: repair.jumps } : {}),
     });
     tilesBefore += passes[pass].tiles;
     pass++;
