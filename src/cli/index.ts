@@ -34,7 +34,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     errLine(`daguerre: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    return 1;
+    // A library another process owns (or that cannot be written) exits 2: nothing was attempted.
+    return (e as { exitCode?: unknown }).exitCode === 2 ? 2 : 1;
   }
   return (program.getOptionValue('exitCode') as number) ?? 0;
 }

@@ -8,7 +8,7 @@ import sharp from 'sharp';
 import { channels, isChannel, type Channel, type ChannelReturns, type ErrorCode, type EventName, type EventPayloads, type IpcResult, type ParsedArgs } from '../shared/contract';
 import { isClassicMethod, type MethodInfo, type ModelInfo } from '../shared/types';
 import { reachableScales } from '../shared/card';
-import { openDatabase, type DB } from './db';
+import { acquireLibraryLock, openDatabase, type DB } from './db';
 import { Library } from './library';
 import { JobQueue } from './queue';
 import { EngineClient, forkNodeHost, type HostSpawner } from './engine-client';
@@ -81,8 +81,15 @@ function realOrResolved(p: string): string {
 }
 
 export async function createCore(opts: CoreOptions): Promise<Core> {
-  fs.mkdirSync(opts.dataDir, { recursive: true });
-  const db = openDatabase(path.join(opts.dataDir, 'library.sqlite'));
+  // One process owns a library at a time (throws LibraryLockError, exit code 2 in the CLI).
+  const lock = acquireLibraryLock(opts.dataDir);
+  let db: DB;
+  try {
+    db = openDatabase(path.join(opts.dataDir, 'library.sqlite'));
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const library = new Library(db, opts.dataDir);
   const settings = opts.settings ?? (await nodeSettingsStore(opts.dataDir));
   const engine = new EngineClient(opts.spawnHost ?? forkNodeHost);
@@ -353,6 +360,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       queue.stop();
       await engine.close();
       db.close();
+      lock.release();
     },
   };
 }

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as os from 'node:os';
 
 export type DB = Database.Database;
 
@@ -109,3 +110,97 @@ export function migrate(db: DB): number {
 }
 
 export const nowIso = (): string => new Date().toISOString();
+
+/** Another live process owns the library (or it cannot be written); nothing was done. */
+export class LibraryLockError extends Error {
+  readonly exitCode = 2;
+  constructor(
+    message: string,
+    readonly code: 'LIBRARY_IN_USE' | 'LIBRARY_READ_ONLY',
+  ) {
+    super(message);
+  }
+}
+
+export interface LockOwner {
+  pid: number;
+  host: string;
+  startedAt: string;
+  command: string;
+}
+
+export interface LibraryLock {
+  readonly owner: LockOwner;
+  release(): void;
+}
+
+function readOwner(file: string): LockOwner | null {
+  try {
+    const o = JSON.parse(fs.readFileSync(file, 'utf8')) as LockOwner;
+    return typeof o.pid === 'number' ? o : null;
+  } catch {
+    return null;
+  }
+}
+
+export function describeCommand(argv = process.argv): string {
+  const args = argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 1);
+  return ['daguerre', ...args].join(' ');
+}
+
+/**
+ * One process owns a library folder at a time. The lock is an exclusive SQLite lock on
+ * `library.lock.sqlite` (the kernel drops it when the owner dies, even by kill -9, so a stale lock
+ * can never block); `library.lock` holds the owner's pid, host, start time and command for the
+ * message. A lock file left by a dead process is simply taken over (its pid no longer holds the lock).
+ */
+export function acquireLibraryLock(dataDir: string, command = describeCommand()): LibraryLock {
+  const infoFile = path.join(dataDir, 'library.lock');
+  const readOnly = (e: unknown) =>
+    new LibraryLockError(`library ${dataDir} cannot be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]}); use --library <other>`, 'LIBRARY_READ_ONLY');
+  try {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.accessSync(dataDir, fs.constants.W_OK);
+  } catch (e) {
+    throw readOnly(e);
+  }
+  const nativeBinding = process.env.DAGUERRE_SQLITE_BINDING || undefined;
+  let lockDb: DB;
+  try {
+    lockDb = new Database(path.join(dataDir, 'library.lock.sqlite'), nativeBinding ? { nativeBinding } : {});
+  } catch (e) {
+    throw readOnly(e);
+  }
+  try {
+    lockDb.pragma('busy_timeout = 0');
+    lockDb.pragma('locking_mode = EXCLUSIVE');
+    lockDb.exec(`BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS lock (id INTEGER PRIMARY KEY, at TEXT); INSERT OR REPLACE INTO lock VALUES (1, '${nowIso()}'); COMMIT;`);
+  } catch (e) {
+    lockDb.close();
+    const code = (e as { code?: string }).code ?? '';
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+      const o = readOwner(infoFile);
+      const who = o ? `process ${o.pid}${o.host !== os.hostname() ? ` on ${o.host}` : ''} (${o.command}, since ${o.startedAt})` : 'another process';
+      throw new LibraryLockError(`library ${dataDir} is in use by ${who}; wait for it or use --library <other>`, 'LIBRARY_IN_USE');
+    }
+    throw readOnly(e);
+  }
+  const owner: LockOwner = { pid: process.pid, host: os.hostname(), startedAt: nowIso(), command };
+  try {
+    fs.writeFileSync(infoFile, JSON.stringify(owner) + '\n');
+  } catch (e) {
+    lockDb.close();
+    throw readOnly(e);
+  }
+  let released = false;
+  return {
+    owner,
+    release() {
+      if (released) return;
+      released = true;
+      const o = readOwner(infoFile);
+      if (o && o.pid === owner.pid && o.startedAt === owner.startedAt) fs.rmSync(infoFile, { force: true });
+      lockDb.close();
+    },
+  };
+}

@@ -1,7 +1,9 @@
 /**
- * The job queue, persisted in SQLite. One worker at a time by default. A job left `running` by a
- * crash is re-queued at start; the result row and the job's `done` state are written in one
- * transaction, keyed by job id, so a re-run never duplicates a result.
+ * The job queue, persisted in SQLite. One worker at a time by default. The process owns its library
+ * (acquireLibraryLock in core.ts), so a job left `running` is a crash's and is re-queued at start;
+ * the result row and the job's `done` state are written in one transaction, keyed by job id, so a
+ * re-run never duplicates a result. Enqueueing to an explicit output path reuses an unfinished job
+ * for the same photo, params and path (a crashed run's), so re-running a command runs each photo once.
  */
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -58,6 +60,8 @@ export class JobQueue extends EventEmitter<QueueEvents> {
   private pumping = false;
   private lastWrite = new Map<number, number>();
   private durations: number[] = [];
+  /** When set, only these jobs are claimed and awaited (the CLI runs the jobs it asked for). */
+  private only: number[] | null = null;
 
   constructor(
     private readonly db: DB,
@@ -74,6 +78,27 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     this.stopped = false;
     queueMicrotask(() => this.pump());
     return n;
+  }
+
+  /** Claim and await only these jobs from now on (null: every queued job). */
+  restrictTo(ids: Iterable<number> | null): void {
+    this.only = ids ? [...ids] : null;
+  }
+
+  private onlyClause(): string {
+    return this.only ? ` AND id IN (SELECT value FROM json_each('${JSON.stringify(this.only)}'))` : '';
+  }
+
+  /**
+   * True when `output` exists on disk with no result recorded for it while an unfinished job of
+   * this library targets it: a crash (or a failed write of the result) after the file was written.
+   * Such an output is redone, never taken as done.
+   */
+  unrecordedOutput(output: string): boolean {
+    if (!fs.existsSync(output)) return false;
+    const rec = this.db.prepare(`SELECT 1 FROM results WHERE output_path = ? LIMIT 1`).get(output);
+    if (rec) return false;
+    return !!this.db.prepare(`SELECT 1 FROM jobs WHERE output_path = ? AND state != 'done' LIMIT 1`).get(output);
   }
 
   stop(): void {
@@ -122,11 +147,38 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     const ins = this.db.prepare(
       `INSERT INTO jobs (kind, state, photo_id, batch_id, params, output_path, created_at) VALUES (?, 'queued', ?, ?, ?, ?, ?)`,
     );
-    const ids = this.db.transaction(() => photoIds.map((pid) => Number(ins.run(kind, pid, batchId, JSON.stringify(params), o.outputPath?.(pid) ?? null, nowIso()).lastInsertRowid)))();
+    const json = JSON.stringify(params);
+    const ids = this.db.transaction(() =>
+      photoIds.map((pid) => {
+        const out = o.outputPath?.(pid) ?? null;
+        const reused = out === null ? null : this.reuseOrSupersede(pid, json, out, batchId);
+        return reused ?? Number(ins.run(kind, pid, batchId, json, out, nowIso()).lastInsertRowid);
+      }),
+    )();
     const jobs = ids.map((id) => this.get(id)!);
     for (const j of jobs) this.emit('progress', j);
     queueMicrotask(() => this.pump());
     return { batchId, jobs };
+  }
+
+  /**
+   * For a job to `output`: an unfinished job of the same photo and params to that path is reused
+   * (moved to this batch, queued again unless this process is running it); other unfinished jobs
+   * writing that path are cancelled as superseded. Returns the reused job's id, if any.
+   */
+  private reuseOrSupersede(photoId: number, params: string, output: string, batchId: string): number | null {
+    const open = this.db
+      .prepare(`SELECT id, photo_id, params FROM jobs WHERE output_path = ? AND state IN ('queued','running') ORDER BY id DESC`)
+      .all(output) as { id: number; photo_id: number; params: string }[];
+    const keep = open.find((j) => j.photo_id === photoId && j.params === params && !this.active.has(j.id)) ?? open.find((j) => this.active.has(j.id));
+    for (const j of open) {
+      if (j.id === keep?.id || this.active.has(j.id)) continue;
+      this.db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, error = ? WHERE id = ?`).run(nowIso(), `superseded by a new request for ${output}`, j.id);
+    }
+    if (!keep) return null;
+    if (this.active.has(keep.id)) return keep.photo_id === photoId && keep.params === params ? keep.id : null;
+    this.db.prepare(`UPDATE jobs SET state = 'queued', batch_id = ?, started_at = NULL, finished_at = NULL, attempts = 0, progress = '{"fraction":0}' WHERE id = ?`).run(batchId, keep.id);
+    return keep.id;
   }
 
   cancel(id: number): Job | null {
@@ -168,7 +220,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
   async idle(timeoutMs = 600_000): Promise<void> {
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {
-      const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued','running')`).get() as { n: number }).n;
+      const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued','running')${this.onlyClause()}`).get() as { n: number }).n;
       if (n === 0 && this.active.size === 0) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -181,7 +233,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     try {
       const limit = this.opts.concurrency ?? 1;
       while (this.active.size < limit) {
-        const next = this.db.prepare(`SELECT id FROM jobs WHERE state = 'queued' ORDER BY kind = 'preview' DESC, id ASC LIMIT 1`).get() as { id: number } | undefined;
+        const next = this.db.prepare(`SELECT id FROM jobs WHERE state = 'queued'${this.onlyClause()} ORDER BY kind = 'preview' DESC, id ASC LIMIT 1`).get() as { id: number } | undefined;
         if (!next) break;
         const claimed = this.db.prepare(`UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'queued'`).run(nowIso(), next.id).changes;
         if (!claimed) continue;
