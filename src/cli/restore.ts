@@ -13,7 +13,7 @@ import { memorySettingsStore } from '../main/settings';
 import { defaultLibraryDir } from './paths';
 import { keepShard, resolveShard, shardLibraryDir, type Shard } from './shard';
 import type { RestoreParams, Scale, Settings } from '../shared/types';
-import type { EncodeFormat } from '../engine/image-io';
+import { enlargementLimitReason, probeImage, type EncodeFormat } from '../engine/image-io';
 import { errLine, printable } from './terminal';
 
 interface RestoreOpts {
@@ -179,6 +179,13 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
       // An output a crashed run wrote but never recorded is redone, not skipped as done.
       if (!o.overwrite && fs.existsSync(out) && !core.queue.unrecordedOutput(out)) {
         outcomes.push({ input: f, output: out, status: 'skipped' });
+        continue;
+      }
+      // Refuse what the queue would refuse, from the header alone, before import decodes a thumbnail of it.
+      const tooLarge = await probeImage(f).then((m) => enlargementLimitReason(m.width, m.height, scale), () => null);
+      if (tooLarge) {
+        outcomes.push({ input: f, output: null, status: 'failed', error: `${f}: ${tooLarge}` });
+        log(`error: ${f}: ${tooLarge}`);
         continue;
       }
       todo.push(f);

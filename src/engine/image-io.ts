@@ -19,6 +19,14 @@ export const MAX_INPUT_PIXELS = 100_000_000;
 /** Largest output we write. */
 export const MAX_OUTPUT_PIXELS = 300_000_000;
 
+/** Why an enlargement of a width×height photo by `scale` is refused before any work (null: it is not). */
+export function enlargementLimitReason(width: number, height: number, scale: number): string | null {
+  if (width * height > MAX_INPUT_PIXELS) return `image is ${width}×${height} (${((width * height) / 1e6).toFixed(0)} MP), above the ${MAX_INPUT_PIXELS / 1e6} MP limit`;
+  const out = width * height * scale * scale;
+  if (out > MAX_OUTPUT_PIXELS) return `output would be ${width * scale}×${height * scale} (${(out / 1e6).toFixed(0)} MP), above the ${MAX_OUTPUT_PIXELS / 1e6} MP limit`;
+  return null;
+}
+
 sharp.cache(false);
 
 export interface SourceMeta {

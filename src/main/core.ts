@@ -15,7 +15,7 @@ import { EngineClient, forkNodeHost, type HostSpawner } from './engine-client';
 import { nodeSettingsStore, type SettingsStore } from './settings';
 import { recordSamples, speedSamples, withSpeed } from './speed';
 import { FaceError, FaceFinder } from './faces';
-import { MAX_INPUT_PIXELS } from '../engine/image-io';
+import { enlargementLimitReason } from '../engine/image-io';
 import { oneLine } from '../engine/errors';
 
 export interface Dialogs {
@@ -225,8 +225,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     'jobs.enqueue': async (a) => {
       for (const id of a.photoIds) {
         const p = need(library.get(id), `photo ${id}`);
-        const px = p.width * p.height * a.params.scale * a.params.scale;
-        if (px > 300_000_000 || p.width * p.height > MAX_INPUT_PIXELS) throw new HandlerError('BAD_ARGS', `${p.name}: output would be ${p.width * a.params.scale}×${p.height * a.params.scale}, too large`);
+        const tooLarge = enlargementLimitReason(p.width, p.height, a.params.scale);
+        if (tooLarge) throw new HandlerError('BAD_ARGS', `${p.name}: ${tooLarge}`);
         if (a.params.region) {
           const r = a.params.region;
           if (r.x >= p.width || r.y >= p.height) throw new HandlerError('BAD_ARGS', `${p.name}: preview region lies outside the image`);

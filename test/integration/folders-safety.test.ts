@@ -12,6 +12,7 @@ import { expandInputs } from '../../src/main/library';
 import { planOutputs } from '../../src/cli/restore';
 import { printable } from '../../src/cli/terminal';
 import { tmpDir } from '../helpers/shared-data';
+import { pngHeader } from '../hostile/corpus';
 
 const ROOT = path.resolve(__dirname, '../..');
 const png = (file: string, r = 120) => sharp({ create: { width: 8, height: 6, channels: 3, background: { r, g: 60, b: 30 } } }).png().toFile(file);
@@ -113,5 +114,23 @@ describe('terminal output', () => {
     const errors = r.stderr.split('\n').filter((l) => l.startsWith('error:'));
     expect(errors.length).toBe(1);
     expect(errors[0]).toContain('bad\\nname\\x1b[2J.png');
+  }, 130_000);
+});
+
+describe('size limits', () => {
+  it('the CLI refuses an enlargement above the 300 MP output limit from the header, before import decodes it', () => {
+    const dir = tmpDir('daguerre-bomb-');
+    // 9000×9000 = 81 MP in, ×2 = 324 MP out: within the input limit, above the output one.
+    const bomb = path.join(dir, 'bomb.png');
+    fs.writeFileSync(bomb, pngHeader(9000, 9000));
+    const t0 = Date.now();
+    const r = cli([bomb, '-o', 'out', '--json'], dir, path.join(dir, 'home'));
+    expect(r.status).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s.files[0].error).toBe(`${bomb}: output would be 18000×18000 (324 MP), above the 300 MP limit`);
+    // Never imported: the library has no thumbnail of it.
+    const thumbs = path.join(dir, 'home', 'thumbs');
+    expect(fs.existsSync(thumbs) ? fs.readdirSync(thumbs) : []).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(60_000);
   }, 130_000);
 });
