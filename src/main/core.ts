@@ -252,7 +252,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     'settings.get': () => settings.get(),
     'settings.set': (a) => {
       if (a.patch.outputDir && !path.isAbsolute(a.patch.outputDir)) throw new HandlerError('BAD_ARGS', 'output folder must be an absolute path');
-      return settings.set(a.patch as never);
+      // A key sent as undefined means no change (it used to reach the schema and answer INTERNAL).
+      return settings.set(Object.fromEntries(Object.entries(a.patch).filter(([, v]) => v !== undefined)) as never);
     },
     'models.list': async () => {
       const table = settings.getSpeed();

@@ -147,6 +147,9 @@ describe('library', () => {
     const a = await createCore({ dataDir: dir, startQueue: false });
     const r = await a.dispatch('settings.set', { patch: { theme: 'dark', defaultFidelity: 0.7 } });
     expect(r.ok).toBe(true);
+    // A key sent as undefined is no change, not an INTERNAL error.
+    const u = await a.dispatch('settings.set', { patch: { threads: undefined } });
+    expect(u.ok, u.ok ? '' : u.error.message).toBe(true);
     await a.close();
     const b = await createCore({ dataDir: dir, startQueue: false });
     const g = await b.dispatch('settings.get', {});
