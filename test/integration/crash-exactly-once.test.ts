@@ -25,19 +25,35 @@ beforeAll(async () => {
 
 const args = (lib: string, out: string) => [bin, 'restore', photos, '--library', lib, '-o', out, '-m', 'tiny-x4', '-s', '4', '--threads', '1'];
 
-/** Runs the CLI and SIGKILLs it once `when(stderr)` holds (or after `ms`). */
-function runAndKill(lib: string, out: string, when: (err: string) => boolean, ms: number): Promise<string> {
+/** True once the library holds a job in state 'running' (the first photo is under way). */
+function someJobRunning(lib: string): boolean {
+  try {
+    const db = new Database(path.join(lib, 'library.sqlite'), { readonly: true, fileMustExist: true });
+    try {
+      return !!db.prepare(`SELECT 1 FROM jobs WHERE state = 'running'`).get();
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Runs the CLI and SIGKILLs it once `when(stderr, lib)` holds (polled, and on each stderr chunk) or after `ms`. */
+function runAndKill(lib: string, out: string, when: (err: string, lib: string) => boolean, ms: number): Promise<string> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, args(lib, out), { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     const kill = () => p.kill('SIGKILL');
     const t = setTimeout(kill, ms);
+    const poll = setInterval(() => when(err, lib) && kill(), 25);
     p.stderr.on('data', (d) => {
       err += d;
-      if (when(err)) kill();
+      if (when(err, lib)) kill();
     });
     p.on('exit', () => {
       clearTimeout(t);
+      clearInterval(poll);
       resolve(err);
     });
   });
@@ -50,8 +66,8 @@ function listFiles(dir: string): string[] {
 const doneLines = (s: string) => (s.match(/^done: /gm) ?? []).length;
 
 describe('kill -9, then the same command again', () => {
-  const moments: [string, (err: string) => boolean, number][] = [
-    ['during start', () => false, 600],
+  const moments: [string, (err: string, lib: string) => boolean, number][] = [
+    ['while the first photo runs', (_e, lib) => someJobRunning(lib), 60_000],
     ['after the first done line', (e) => doneLines(e) >= 1, 60_000],
     ['mid-way', (e) => doneLines(e) >= N / 2, 60_000],
   ];
