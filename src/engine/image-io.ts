@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
+import { tempPathIn } from './safe-fs';
 import { InputError } from './errors';
 import type { ImageU8 } from './image';
 
@@ -207,19 +208,25 @@ export function isGreyU8(img: ImageU8, tol = 2, allowedFraction = 0.001): boolea
   return true;
 }
 
-/** Writes `buf` atomically: temp file in the same folder, fsync, rename. */
+/** Writes `buf` atomically: short temp file in the same folder, fsync, rename; the temp is removed on any failure. */
 export async function writeAtomic(outPath: string, buf: Buffer, noClobber = false): Promise<void> {
   await fsp.mkdir(path.dirname(outPath), { recursive: true });
   if (noClobber && fs.existsSync(outPath)) throw new InputError('OUTPUT_EXISTS', outPath, 'output already exists');
-  const tmp = path.join(path.dirname(outPath), `.${path.basename(outPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await fsp.open(tmp, 'w');
+  const tmp = tempPathIn(path.dirname(outPath));
   try {
-    await fh.writeFile(buf);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await fsp.open(tmp, 'wx');
+    try {
+      await fh.writeFile(buf);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (noClobber && fs.existsSync(outPath)) throw new InputError('OUTPUT_EXISTS', outPath, 'output already exists');
+    await fsp.rename(tmp, outPath);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    throw e;
   }
-  await fsp.rename(tmp, outPath);
 }
 
 /**

@@ -17,6 +17,7 @@ import { recordSamples, speedSamples, withSpeed } from './speed';
 import { FaceError, FaceFinder } from './faces';
 import { enlargementLimitReason } from '../engine/image-io';
 import { oneLine } from '../engine/errors';
+import { sameFile } from '../engine/safe-fs';
 
 export interface Dialogs {
   openPhotos(folders: boolean): Promise<string[]>;
@@ -213,8 +214,14 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     'results.export': async (a) => {
       const r = need(library.getResult(a.id), `result ${a.id}`);
       if (!path.isAbsolute(a.path) || !isGranted(path.dirname(a.path))) throw new HandlerError('FORBIDDEN_PATH', `not a place you chose to save to: ${a.path}`);
+      if (a.path.includes('\0')) throw new HandlerError('BAD_ARGS', `export path contains a NUL byte: ${JSON.stringify(a.path)}`);
       const photo = library.get(r.photoId);
-      if (photo && realOrResolved(a.path) === realOrResolved(photo.path)) throw new HandlerError('FORBIDDEN_PATH', `refusing to overwrite the original: ${a.path}`);
+      const originals = (db.prepare('SELECT path FROM photos').all() as { path: string }[]).map((x) => x.path);
+      if (originals.some((o) => sameFile(a.path, o) || realOrResolved(a.path) === realOrResolved(o))) throw new HandlerError('FORBIDDEN_PATH', `refusing to overwrite an imported original: ${a.path}`);
+      if (fs.existsSync(a.path)) {
+        if (fs.statSync(a.path).isDirectory()) throw new HandlerError('BAD_ARGS', `${a.path} is a folder; choose a file name`);
+        if (!a.overwrite) throw new HandlerError('CONFLICT', `${a.path} exists; choose another name or allow overwrite`);
+      }
       const { probeImage, decodeImage, encodeImage } = await import('../engine/image-io');
       const src = await decodeImage(r.outputPath);
       let meta = null;

@@ -145,6 +145,7 @@ export const channels = {
     format: Format,
     quality: z.number().int().min(1).max(100).default(92),
     keepMetadata: z.boolean().default(true),
+    overwrite: z.boolean().optional(),
   }),
   'jobs.enqueue': z.object({ photoIds: z.array(Id).min(1).max(20000), params: RestoreParamsSchema }),
   'jobs.cancel': z.object({ id: Id }),
