@@ -32,6 +32,11 @@ def load_npy(path: str):
 
 
 def load_images(source: str, limit: int = 0):
+    """A folder or a pack; several joined by commas are concatenated (limit applies to each)."""
+    if "," in source:
+        return [im for part in source.split(",") if part for im in load_images(part, limit)]
+    if not os.path.exists(source):
+        raise FileNotFoundError(f"{source}: no such folder or pack")
     if os.path.isdir(source):
         files = list_images(source)
         if limit:

@@ -111,9 +111,27 @@ def oldphoto_lr(hr01: torch.Tensor, scale: int, generator: torch.Generator | Non
     return torch.cat(outs, 0)
 
 
+def real_lr(hr_uint8: torch.Tensor, scale: int, p_real: float, generator: torch.Generator | None = None):
+    """degrade_real's pipeline on a fraction p_real of the batch, the bicubic protocol on the rest.
+    Returns (target [0,1], LR uint8 levels (float)); per-sample seeds come from `generator` (CPU)."""
+    from .degrade_real import real_batch
+
+    seeds = torch.randint(0, 2 ** 31 - 1, (hr_uint8.shape[0],), generator=generator).tolist()
+    target, lrs = real_batch(hr_uint8, scale, seeds, p_real=p_real)
+    hr01 = to_unit(target)
+    lr = lr_from_hr(hr01, scale)
+    for i, l in enumerate(lrs):
+        if l is not None:
+            lr[i] = l.float()
+    return hr01, lr
+
+
 def degrade_batch(hr_uint8: torch.Tensor, scale: int, kind: str = "bicubic", oldphoto_p: float = 0.5,
-                  generator: torch.Generator | None = None):
-    """Returns (hr in [-1,1], cond in [-1,1])."""
+                  generator: torch.Generator | None = None, real_p: float = 0.8):
+    """Returns (hr in [-1,1], cond in [-1,1]). kind: bicubic | oldphoto (oldphoto_p) | real (real_p)."""
+    if kind == "real":
+        hr01, lr = real_lr(hr_uint8, scale, real_p, generator)
+        return hr01 * 2.0 - 1.0, cond_from_lr(lr, hr01.shape[-2:])
     hr01 = to_unit(hr_uint8)
     lr = lr_from_hr(hr01, scale)
     if kind == "oldphoto":

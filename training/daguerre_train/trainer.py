@@ -205,7 +205,8 @@ def train(args):
             hr, cond = hr.to(device), cond.to(device)
         else:
             x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
-            hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen)
+            hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen,
+                                  real_p=getattr(args, "real_p", 0.8))
         gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
         noise = torch.randn(hr.shape, generator=gen, device=device)
         x_t = q_sample(hr, gamma, noise)
@@ -270,14 +271,17 @@ def add_args(ap):
     ap.add_argument("--small-data", default="", help="face-blind: extra faces at patch/2 (UTKFace 128), upsampled")
     ap.add_argument("--small-p", type=float, default=0.25, help="face-blind: fraction of each batch from --small-data")
     ap.add_argument("--data", default="/work/shared/data/faces/train",
-                    help="image folder, or a pack from pack_data.py (.npy decoded / .npz JPEG bytes)")
+                    help="image folder, or a pack from pack_data.py (.npy decoded / .npz JPEG bytes); "
+                         "several joined by commas (natural: e.g. natural/train,natural/train-hr)")
     ap.add_argument("--val-data", default="", help="folder for a fixed-noise validation loss at each checkpoint")
     ap.add_argument("--val-n", type=int, default=16)
     ap.add_argument("--limit", type=int, default=0, help="use only the first N images")
     ap.add_argument("--scale", type=int, default=8)
     ap.add_argument("--patch", type=int, default=128, help="HR size (faces: the image size; natural: patch size)")
-    ap.add_argument("--degrade", choices=["bicubic", "oldphoto"], default="bicubic")
+    ap.add_argument("--degrade", choices=["bicubic", "oldphoto", "real"], default="bicubic",
+                    help="real: degrade_real.py's second-order + old-print pipeline on --real-p of each batch")
     ap.add_argument("--oldphoto-p", type=float, default=0.5)
+    ap.add_argument("--real-p", type=float, default=0.8, help="--degrade real: fraction of each batch degraded")
     ap.add_argument("--preset", default="s4-48", help="model preset (model.PRESETS); '' to use --stem/--base/...")
     ap.add_argument("--stem", type=int, default=4)
     ap.add_argument("--base", type=int, default=48)
