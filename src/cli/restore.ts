@@ -15,6 +15,7 @@ import { keepShard, resolveShard, shardLibraryDir, type Shard } from './shard';
 import type { RestoreParams, Scale, Settings } from '../shared/types';
 import { enlargementLimitReason, probeImage, type EncodeFormat } from '../engine/image-io';
 import { errLine, printable } from './terminal';
+import { sweepStaleTemps } from '../engine/safe-fs';
 
 interface RestoreOpts {
   output: string;
@@ -167,6 +168,8 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   }
   const t0 = Date.now();
   try {
+    // Temp files a killed run left in the output folders (our own pattern only).
+    for (const d of new Set([...plan.values()].map((o) => path.dirname(o)))) if (fs.existsSync(d)) await sweepStaleTemps(d).catch(() => []);
     const todo: string[] = [];
     const inputSet = new Set(files.map((f) => path.resolve(f)));
     for (const f of files) {

@@ -18,6 +18,7 @@ import { FaceError, FaceFinder } from './faces';
 import { enlargementLimitReason } from '../engine/image-io';
 import { oneLine } from '../engine/errors';
 import { sameFile } from '../engine/safe-fs';
+import { sweepStaleTemps } from '../engine/safe-fs';
 
 export interface Dialogs {
   openPhotos(folders: boolean): Promise<string[]>;
@@ -92,6 +93,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     throw e;
   }
   const library = new Library(db, opts.dataDir);
+  // Temp files a crash left behind: our own pattern only, whose writer is gone or that are over 10 min old.
+  for (const d of [library.resultsDir, library.thumbsDir]) await sweepStaleTemps(d).catch(() => []);
   const settings = opts.settings ?? (await nodeSettingsStore(opts.dataDir));
   const engine = new EngineClient(opts.spawnHost ?? forkNodeHost);
   const modelDirs = opts.modelDirs ?? defaultModelDirs();

@@ -134,3 +134,26 @@ describe('size limits', () => {
     expect(Date.now() - t0).toBeLessThan(60_000);
   }, 130_000);
 });
+
+describe('stale temp files', () => {
+  it('a run sweeps temps a killed run left (our pattern, dead writer) from the output folder and the library, nothing else', async () => {
+    const dir = tmpDir('daguerre-sweep-');
+    const home = path.join(dir, 'home');
+    await png(path.join(dir, 'a.png'));
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(path.join(home, 'results'), { recursive: true });
+    fs.mkdirSync(out);
+    // pid 2^22+1 is above Linux's pid_max default range: never a live process here.
+    const stale = ['.dg-4194305-abcdef.tmp'];
+    for (const d of [out, path.join(home, 'results')]) {
+      for (const f of stale) fs.writeFileSync(path.join(d, f), 'half-written');
+      fs.writeFileSync(path.join(d, '.someone-else.tmp'), 'not ours');
+    }
+    const r = cli([path.join(dir, 'a.png'), '-o', out], dir, home);
+    expect(r.status, r.stderr).toBe(0);
+    for (const d of [out, path.join(home, 'results')]) {
+      expect(fs.existsSync(path.join(d, stale[0]))).toBe(false);
+      expect(fs.existsSync(path.join(d, '.someone-else.tmp'))).toBe(true);
+    }
+  }, 130_000);
+});
