@@ -110,7 +110,8 @@ app.whenReady().then(async () => {
         return r.canceled ? [] : r.filePaths;
       },
       async saveResult(defaultName, format) {
-        const r = await dialog.showSaveDialog(win!, { defaultPath: defaultName, filters: [{ name: format.toUpperCase(), extensions: [format === 'jpeg' ? 'jpg' : format] }] });
+        // The OS dialog asks before replacing a file (Linux: showOverwriteConfirmation); that answer is the export's overwrite choice.
+        const r = await dialog.showSaveDialog(win!, { defaultPath: defaultName, properties: ['showOverwriteConfirmation', 'createDirectory'], filters: [{ name: format.toUpperCase(), extensions: [format === 'jpeg' ? 'jpg' : format] }] });
         return r.canceled || !r.filePath ? null : r.filePath;
       },
       reveal: (p) => shell.showItemInFolder(p),

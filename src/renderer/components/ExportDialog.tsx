@@ -28,7 +28,9 @@ export function ExportDialog({ result, onClose }: { result: Result; onClose(): v
         setBusy(false);
         return;
       }
-      const r = await call('results.export', { id: result.id, path, format, quality, keepMetadata: keep });
+      // The save dialog asked before replacing an existing file, so a path it returns may be overwritten
+      // (results.export still refuses any imported original).
+      const r = await call('results.export', { id: result.id, path, format, quality, keepMetadata: keep, overwrite: true });
       toast(`Exported to ${r.path} (${fmtBytes(r.bytes)})`, 'ok');
       onClose();
     } catch (e) {
