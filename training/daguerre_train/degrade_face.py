@@ -84,17 +84,8 @@ def resize(x: torch.Tensor, size: int, mode: str) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode=mode, align_corners=False, antialias=aa)
 
 
-def jpeg(x01: torch.Tensor, quality: int) -> torch.Tensor:
-    """[1,3,H,W] in [0,1] -> JPEG at `quality` (PIL) -> [1,3,H,W] in [0,1]."""
-    from PIL import Image
-
-    arr = (x01[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG", quality=int(quality))
-    buf.seek(0)
-    with Image.open(buf) as im:
-        out = np.asarray(im.convert("RGB"))
-    return torch.from_numpy(out.copy()).permute(2, 0, 1).float().div(255).unsqueeze(0).to(x01.device)
+# One JPEG round trip (PIL) for the natural and the face pipelines.
+from .degrade_real import jpeg  # noqa: E402
 
 
 def luminance(x: torch.Tensor) -> torch.Tensor:
