@@ -1,5 +1,5 @@
 /** Errors the engine raises for bad input: one readable line, naming the file and the reason. */
-export type InputErrorCode = 'EMPTY' | 'NOT_FOUND' | 'UNSUPPORTED' | 'CORRUPT' | 'TOO_LARGE' | 'NOT_A_FILE' | 'OUTPUT_EXISTS';
+export type InputErrorCode = 'EMPTY' | 'NOT_FOUND' | 'UNSUPPORTED' | 'CORRUPT' | 'TOO_LARGE' | 'NOT_A_FILE' | 'OUTPUT_EXISTS' | 'OUTPUT_UNWRITABLE';
 
 export class InputError extends Error {
   constructor(

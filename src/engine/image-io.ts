@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
-import { tempPathIn } from './safe-fs';
+import { fsReason, tempPathIn } from './safe-fs';
 import { InputError } from './errors';
 import type { ImageU8 } from './image';
 
@@ -210,7 +210,12 @@ export function isGreyU8(img: ImageU8, tol = 2, allowedFraction = 0.001): boolea
 
 /** Writes `buf` atomically: short temp file in the same folder, fsync, rename; the temp is removed on any failure. */
 export async function writeAtomic(outPath: string, buf: Buffer, noClobber = false): Promise<void> {
-  await fsp.mkdir(path.dirname(outPath), { recursive: true });
+  try {
+    await fsp.mkdir(path.dirname(outPath), { recursive: true });
+  } catch (e) {
+    // (A read-only output used to surface as a raw "ENOENT ... mkdir".)
+    throw new InputError('OUTPUT_UNWRITABLE', outPath, `cannot create the output folder ${path.dirname(outPath)} (${fsReason(e)})`);
+  }
   if (noClobber && fs.existsSync(outPath)) throw new InputError('OUTPUT_EXISTS', outPath, 'output already exists');
   const tmp = tempPathIn(path.dirname(outPath));
   try {

@@ -32,3 +32,13 @@ describe('writeAtomic and temp sweep (issue 14 item 5)', () => {
     expect(fs.readdirSync(d).sort()).toEqual([path.basename(live), path.basename(other)].sort());
   });
 });
+
+describe('output folder that cannot be made', () => {
+  it('names the output and the reason in one line instead of a raw errno', async () => {
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), 'dg-ro-'));
+    // A file where a folder is needed fails for root too (a chmod'ed folder would not).
+    fs.writeFileSync(path.join(base, 'blocker'), 'x');
+    const out = path.join(base, 'blocker', 'sub', 'a.png');
+    await expect(writeAtomic(out, Buffer.from('png'))).rejects.toThrow(`${out}: cannot create the output folder ${path.dirname(out)} (part of the path is not a folder)`);
+  });
+});
