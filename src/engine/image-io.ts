@@ -230,6 +230,8 @@ export async function writeAtomic(outPath: string, buf: Buffer, noClobber = fals
     await fsp.rename(tmp, outPath);
   } catch (e) {
     await fsp.rm(tmp, { force: true }).catch(() => undefined);
+    // A file-system failure (full disk, read-only, permission) in words, naming the output.
+    if ((e as NodeJS.ErrnoException).code && !(e instanceof InputError)) throw new InputError('OUTPUT_UNWRITABLE', outPath, `cannot write the output (${fsReason(e)})`);
     throw e;
   }
 }
