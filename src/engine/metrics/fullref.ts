@@ -65,12 +65,12 @@ function filterValid(src: Float64Array, w: number, h: number, k: Float64Array): 
   return out;
 }
 
-/** SSIM of two planes in [0, 255]: 11x11 Gaussian (sigma 1.5), 'valid' filtering, mean of the map. */
-export function ssimPlanes(a: Plane, b: Plane): number {
+const C1 = (0.01 * 255) ** 2;
+const C2 = (0.03 * 255) ** 2;
+
+/** The local statistics SSIM and MS-SSIM share: 'valid' 11x11 Gaussian (σ 1.5) means of a, b, a², b², ab. */
+function localStats(a: Plane, b: Plane) {
   const { width: w, height: h } = a;
-  if (w < 11 || h < 11) throw new Error(`image ${w}x${h} too small for SSIM (11x11 window)`);
-  const C1 = (0.01 * 255) ** 2;
-  const C2 = (0.03 * 255) ** 2;
   const k = gaussianKernel1d(11, 1.5);
   const n = w * h;
   const aa = new Float64Array(n);
@@ -81,11 +81,14 @@ export function ssimPlanes(a: Plane, b: Plane): number {
     bb[i] = b.data[i] * b.data[i];
     ab[i] = a.data[i] * b.data[i];
   }
-  const mu1 = filterValid(a.data, w, h, k);
-  const mu2 = filterValid(b.data, w, h, k);
-  const s11 = filterValid(aa, w, h, k);
-  const s22 = filterValid(bb, w, h, k);
-  const s12 = filterValid(ab, w, h, k);
+  return { mu1: filterValid(a.data, w, h, k), mu2: filterValid(b.data, w, h, k), s11: filterValid(aa, w, h, k), s22: filterValid(bb, w, h, k), s12: filterValid(ab, w, h, k) };
+}
+
+/** SSIM of two planes in [0, 255]: 11x11 Gaussian (sigma 1.5), 'valid' filtering, mean of the map. */
+export function ssimPlanes(a: Plane, b: Plane): number {
+  const { width: w, height: h } = a;
+  if (w < 11 || h < 11) throw new Error(`image ${w}x${h} too small for SSIM (11x11 window)`);
+  const { mu1, mu2, s11, s22, s12 } = localStats(a, b);
   let sum = 0;
   for (let i = 0; i < mu1.length; i++) {
     const m1 = mu1[i];
@@ -109,24 +112,7 @@ export function ssimY(img: AnyImage, ref: AnyImage, border = 0): number {
 
 /** SSIM mean and contrast-structure mean (the l·c·s and c·s maps of Wang 2004) of two planes, 'valid' 11x11 Gaussian σ 1.5. */
 function ssimAndCs(a: Plane, b: Plane): { ssim: number; cs: number } {
-  const { width: w, height: h } = a;
-  const C1 = (0.01 * 255) ** 2;
-  const C2 = (0.03 * 255) ** 2;
-  const k = gaussianKernel1d(11, 1.5);
-  const n = w * h;
-  const aa = new Float64Array(n);
-  const bb = new Float64Array(n);
-  const ab = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    aa[i] = a.data[i] * a.data[i];
-    bb[i] = b.data[i] * b.data[i];
-    ab[i] = a.data[i] * b.data[i];
-  }
-  const mu1 = filterValid(a.data, w, h, k);
-  const mu2 = filterValid(b.data, w, h, k);
-  const s11 = filterValid(aa, w, h, k);
-  const s22 = filterValid(bb, w, h, k);
-  const s12 = filterValid(ab, w, h, k);
+  const { mu1, mu2, s11, s22, s12 } = localStats(a, b);
   let sumS = 0;
   let sumC = 0;
   for (let i = 0; i < mu1.length; i++) {
