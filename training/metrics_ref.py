@@ -62,14 +62,19 @@ def _filter_valid(img, win):
     from scipy.signal import correlate2d
     return correlate2d(img, win, mode="valid")
 
-def ssim_y(img, ref, border):
-    a, b = shave(y_channel(img), border), shave(y_channel(ref), border)
+def _local_stats(a, b):
+    """SSIM's constants and local Gaussian statistics (shared by SSIM and MS-SSIM's contrast-structure)."""
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     w = _gauss_win()
     mu1, mu2 = _filter_valid(a, w), _filter_valid(b, w)
     s11 = _filter_valid(a * a, w) - mu1 ** 2
     s22 = _filter_valid(b * b, w) - mu2 ** 2
     s12 = _filter_valid(a * b, w) - mu1 * mu2
+    return c1, c2, mu1, mu2, s11, s22, s12
+
+def ssim_y(img, ref, border):
+    a, b = shave(y_channel(img), border), shave(y_channel(ref), border)
+    c1, c2, mu1, mu2, s11, s22, s12 = _local_stats(a, b)
     m = ((2 * mu1 * mu2 + c1) * (2 * s12 + c2)) / ((mu1 ** 2 + mu2 ** 2 + c1) * (s11 + s22 + c2))
     return float(m.mean())
 
@@ -78,12 +83,7 @@ def ssim_y(img, ref, border):
 MSSSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 def _ssim_cs(a, b):
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    w = _gauss_win()
-    mu1, mu2 = _filter_valid(a, w), _filter_valid(b, w)
-    s11 = _filter_valid(a * a, w) - mu1 ** 2
-    s22 = _filter_valid(b * b, w) - mu2 ** 2
-    s12 = _filter_valid(a * b, w) - mu1 * mu2
+    c1, c2, mu1, mu2, s11, s22, s12 = _local_stats(a, b)
     cs = (2 * s12 + c2) / (s11 + s22 + c2)
     lum = (2 * mu1 * mu2 + c1) / (mu1 ** 2 + mu2 ** 2 + c1)
     return float(np.mean(lum * cs)), float(np.mean(cs))
