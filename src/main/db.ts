@@ -143,6 +143,31 @@ function readOwner(file: string): LockOwner | null {
   }
 }
 
+function alive(o: LockOwner): boolean {
+  if (o.host !== os.hostname()) return true;
+  try {
+    process.kill(o.pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The owner named in `library.lock`. The winner of a simultaneous start takes the SQLite lock a
+ * moment before it writes that file, so a loser may find no file yet, or one left by a dead
+ * process: it waits up to `ms` for a live owner's record before saying "another process".
+ */
+function waitForOwner(file: string, ms = 3000): LockOwner | null {
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  for (const end = Date.now() + ms; ; ) {
+    const o = readOwner(file);
+    if (o && alive(o)) return o;
+    if (Date.now() >= end) return null;
+    Atomics.wait(tick, 0, 0, 25);
+  }
+}
+
 export function describeCommand(argv = process.argv): string {
   const args = argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 1);
   return ['daguerre', ...args].join(' ');
@@ -179,7 +204,7 @@ export function acquireLibraryLock(dataDir: string, command = describeCommand())
     lockDb.close();
     const code = (e as { code?: string }).code ?? '';
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
-      const o = readOwner(infoFile);
+      const o = waitForOwner(infoFile);
       const who = o ? `process ${o.pid}${o.host !== os.hostname() ? ` on ${o.host}` : ''} (${o.command}, since ${o.startedAt})` : 'another process';
       throw new LibraryLockError(`library ${dataDir} is in use by ${who}; wait for it or use --library <other>`, 'LIBRARY_IN_USE');
     }

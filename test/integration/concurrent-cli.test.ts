@@ -75,6 +75,26 @@ describe('several processes on one library', () => {
     expect(fs.existsSync(path.join(lib, 'library.lock'))).toBe(false);
   }, 120_000);
 
+  it('a loser that starts before the winner has written library.lock still names the winner', async () => {
+    const lib = tmpDir('daguerre-conc-race-');
+    // The "winner": takes the SQLite lock, then (like a process still starting) writes its record 400 ms later.
+    const holder = spawn(process.execPath, ['-e', `
+      const D = require('better-sqlite3'); const fs = require('fs'); const path = require('path');
+      const db = new D(path.join(${JSON.stringify(lib)}, 'library.lock.sqlite'));
+      db.pragma('locking_mode = EXCLUSIVE');
+      db.exec("BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS lock (id INTEGER PRIMARY KEY, at TEXT); INSERT OR REPLACE INTO lock VALUES (1, 'x'); COMMIT;");
+      process.stdout.write('locked\\n');
+      setTimeout(() => fs.writeFileSync(path.join(${JSON.stringify(lib)}, 'library.lock'), JSON.stringify({ pid: process.pid, host: require('os').hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'daguerre restore' })), 400);
+      setTimeout(() => process.exit(0), 5000);`], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    try {
+      const { acquireLibraryLock } = await import('../../src/main/db');
+      expect(() => acquireLibraryLock(lib)).toThrow(new RegExp(`is in use by process ${holder.pid} \\(daguerre restore, since 2026-01-01`));
+    } finally {
+      holder.kill();
+    }
+  }, 30_000);
+
   it('the same process cannot open a library twice at once, and reopens it after close', async () => {
     const lib = tmpDir('daguerre-conc-same-');
     const a = await createCore({ dataDir: lib, settings: memorySettingsStore({}), startQueue: false });

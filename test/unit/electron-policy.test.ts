@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { APP_ORIGIN, CSP, appOrigins, bundleFile, isAllowedNavigation, isTrustedSender, permissionDecision } from '../../src/main/electron/policy';
+import { APP_ORIGIN, CSP, META_CSP, appOrigins, bundleFile, isAllowedNavigation, isTrustedSender, permissionDecision } from '../../src/main/electron/policy';
 import { devCsp } from '../../vite.config';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -78,7 +78,10 @@ describe('app:// bundle files', () => {
 
 describe('CSP', () => {
   const html = fs.readFileSync(path.join(ROOT, 'src/renderer/index.html'), 'utf8');
-  it('index.html carries exactly the header policy', () => expect(metaCsp(html)).toBe(CSP));
+  it('index.html carries the header policy less frame-ancestors (ignored in a <meta>, enforced by the header)', () => {
+    expect(metaCsp(html)).toBe(META_CSP);
+    expect(CSP).toBe(`${META_CSP.replace("; form-action", "; frame-ancestors 'none'; form-action")}`);
+  });
   it('is strict: no loopback, no plugins, no base, no framing, no forms', () => {
     const d = directives(CSP);
     expect(CSP).not.toMatch(/127\.0\.0\.1|localhost|\*|unsafe-eval/);

@@ -74,6 +74,14 @@ export const CSP = [
 ].join('; ');
 
 /**
+ * The policy index.html's <meta> carries: the header's without `frame-ancestors`, which browsers
+ * ignore (and warn about on the console) when delivered in a <meta>; the header enforces it.
+ */
+export const META_CSP = CSP.split('; ')
+  .filter((d) => !d.startsWith('frame-ancestors'))
+  .join('; ');
+
+/**
  * The file the `app://bundle/<path>` protocol serves from the renderer folder `root`, or null for
  * anything outside it (`..`, encoded slashes, another host).
  */
