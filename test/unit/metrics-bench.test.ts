@@ -36,6 +36,35 @@ describe('bench', () => {
     expect(() => parseMethods('10')).toThrow(/no method before/);
   });
 
+  it('--degrade real:medium degrades the LR, --save-lr writes it, --peer scores another tool\'s outputs', async () => {
+    const set = await makeSet();
+    const emptyModels = mkdtempSync(path.join(os.tmpdir(), 'models-'));
+    const lrDir = mkdtempSync(path.join(os.tmpdir(), 'bench-lr-'));
+    const clean = await runBench({ set, scale: '4', methods: 'bicubic', modelsDir: emptyModels });
+    const r = await runBench({ set, scale: '4', methods: 'bicubic', modelsDir: emptyModels, degrade: 'real:medium', saveLr: lrDir });
+    expect(r.degrade?.description).toMatch(/^real:medium: Gaussian blur σ 1\.2/);
+    expect(benchMarkdown(r)).toMatch(/Degradation real:medium: .*JPEG q 60/);
+    // the degraded LR is further from the truth, and bicubic of it is no longer consistent with the clean LR
+    expect(r.methods[0].psnr).toBeLessThan(clean.methods[0].psnr);
+    expect(r.methods[0].lrPsnrClean).toBeLessThan(r.methods[0].lrPsnr);
+    expect(clean.methods[0].lrPsnrClean).toBeCloseTo(clean.methods[0].lrPsnr, 9);
+    // a "peer" whose outputs are our own bicubic upsample of the saved LR scores as bicubic does
+    const peerDir = mkdtempSync(path.join(os.tmpdir(), 'bench-peer-'));
+    const { resizeU8 } = await import('../../src/engine/resample');
+    for (const f of ['img0.png', 'img1.png']) {
+      const lr = await readImageU8(path.join(lrDir, f));
+      expect([lr.width, lr.height]).toEqual([16, 16]);
+      await writeImageU8(await resizeU8(lr, 64, 64, 'bicubic'), path.join(peerDir, f));
+    }
+    const withPeer = await runBench({ set, scale: '4', methods: 'lanczos', modelsDir: emptyModels, degrade: 'real:medium', peer: [`mine=${peerDir}`] });
+    const peer = withPeer.methods.find((m) => m.id === 'mine')!;
+    expect(peer.kind).toBe('peer');
+    expect(peer.psnr).toBeGreaterThan(10);
+    expect(Math.abs(peer.psnr - r.methods[0].psnr)).toBeLessThan(0.5);
+    // a missing or mis-sized peer output is an error naming the file
+    await expect(runBench({ set, scale: '4', methods: 'bicubic', modelsDir: emptyModels, peer: [`gone=${lrDir}`] })).rejects.toThrow(/gone: .*img0\.png is 16x16, expected 64x64/);
+  });
+
   it('classic methods run; diffusion methods are listed as unavailable without a model', async () => {
     const set = await makeSet();
     const emptyModels = mkdtempSync(path.join(os.tmpdir(), 'models-'));

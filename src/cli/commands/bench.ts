@@ -29,7 +29,6 @@ import { canReach, pickForScale } from '../../shared/card';
 import {
   bufToU8,
   cropToMultiple,
-  degradeU8,
   gmsdY,
   MSSSIM_MIN_SIDE,
   msssimY,
@@ -40,6 +39,7 @@ import {
   ssimY,
   u8ToBuf,
 } from '../../engine/metrics';
+import { TEST_DEGRADATIONS, degradeForTest, describeTestDegradation, parseTestDegradation, type TestDegradation } from '../../engine/metrics/test-degrade';
 
 export const DEFAULT_METHODS = 'bicubic,lanczos,ddpm:10,20,50,100,ddim:20,csa,fixed:10,skipdiff:0,0.25,0.5,0.75,1';
 const IMAGE_EXT = /\.(png|jpe?g|webp|tiff?|bmp)$/i;
@@ -61,11 +61,17 @@ export interface BenchOpts {
   quiet?: boolean;
   /** Execution provider setting (auto | cpu | webgpu | dml | coreml | cuda); default cpu, as before. */
   provider?: string;
+  /** Test degradation of the LR (bicubic | real:light | real:medium | real:heavy); default bicubic. */
+  degrade?: string;
+  /** Write each degraded LR as <dir>/<stem>.png (for peers run outside the bench). */
+  saveLr?: string;
+  /** Outputs of other tools scored as extra methods: "name=<dir>" with <dir>/<stem>.png per image. */
+  peer?: string[];
 }
 
 export interface MethodSummary {
   id: string;
-  kind: 'classic' | 'diffusion';
+  kind: 'classic' | 'diffusion' | 'peer';
   available: boolean;
   reason?: string;
   n: number;
@@ -84,6 +90,8 @@ export interface MethodSummary {
   niqeVariant: string;
   lrPsnr: number;
   lrPsnrStd: number;
+  /** LR-PSNR against the clean (bicubic-only) LR: equals lrPsnr under --degrade bicubic. */
+  lrPsnrClean: number;
   /** Denoiser evaluations per image (summed over tiles), mean over images. */
   calls: number;
   /** Denoiser evaluations of the busiest tile, mean over images. */
@@ -98,7 +106,7 @@ export interface MethodSummary {
   sampler?: string;
   fidelity?: number;
   splitN?: number | null;
-  perImage: { file: string; psnr: number; ssim: number; msssim: number; gmsd: number; niqe: number; lrPsnr: number; calls: number; callsPerTile: number; ms: number; px: number; splitN?: number | null; fineLevels?: number }[];
+  perImage: { file: string; psnr: number; ssim: number; msssim: number; gmsd: number; niqe: number; lrPsnr: number; lrPsnrClean: number; calls: number; callsPerTile: number; ms: number; px: number; splitN?: number | null; fineLevels?: number }[];
 }
 
 export interface BenchResult {
@@ -113,6 +121,8 @@ export interface BenchResult {
   date: string;
   machine: { cpus: number; cpuModel: string; node: string; threads: number };
   protocol: string;
+  /** The test degradation and every parameter of it. */
+  degrade?: { name: string; description: string };
   methods: MethodSummary[];
   /** The provider setting and, with a diffusion model, the decision (self-test, fallback reason). */
   provider?: { setting: string; choice: unknown };
@@ -120,9 +130,18 @@ export interface BenchResult {
 
 interface Method {
   id: string;
-  kind: 'classic' | 'diffusion';
+  kind: 'classic' | 'diffusion' | 'peer';
   sampler?: string;
   fidelity?: number;
+  /** peer: the folder holding its outputs. */
+  dir?: string;
+}
+
+/** "--peer realesrgan=/tmp/out" → a peer method reading <dir>/<stem>.png; throws on a bad spec. */
+export function parsePeer(spec: string): Method {
+  const m = /^([A-Za-z0-9][\w.-]*)=(.+)$/.exec(spec.trim());
+  if (!m) throw new Error(`--peer: "${spec}" is not name=<folder>`);
+  return { id: m[1], kind: 'peer', dir: m[2] };
 }
 
 /** Expand "bicubic,ddpm:10,20,skipdiff:0,0.5" into method ids; throws on an unknown id. */
@@ -180,6 +199,9 @@ export function registerBenchCommand(program: Command): void {
     .option('--plot <file>', 'write a PSNR vs NIQE plot (.svg or .png)')
     .option('--quiet', 'no progress on stderr')
     .option('--provider <p>', 'execution provider for the diffusion model: auto | cpu | webgpu | dml | coreml | cuda (self-tested; falls back to cpu)', 'cpu')
+    .option('--degrade <d>', `test degradation of the LR: ${Object.keys(TEST_DEGRADATIONS).join(' | ')} (fixed parameters, noise seeded per image)`, 'bicubic')
+    .option('--save-lr <dir>', 'also write each degraded LR as <dir>/<stem>.png (inputs for peers run outside the bench)')
+    .option('--peer <name=dir>', 'score another tool\'s outputs <dir>/<stem>.png as a method (repeatable)', (v: string, a: string[] = []) => [...a, v])
     .action(async (o: BenchOpts, cmd: Command) => {
       const code = await runBenchCommand(o);
       cmd.parent?.setOptionValue('exitCode', code);
@@ -223,6 +245,10 @@ const median = (a: number[]) => {
   const k = s.length >> 1;
   return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
 };
+
+async function writeU8Png(img: ImageU8, file: string): Promise<void> {
+  await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } }).png().toFile(file);
+}
 
 function toRgb(img: ImageU8): ImageU8 {
   if (img.channels === 3) return img;
@@ -293,8 +319,11 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   }
   let providerChoice: unknown = null;
   let methods: Method[];
+  let degr: TestDegradation;
   try {
     methods = parseMethods(o.methods ?? DEFAULT_METHODS, fidelity);
+    for (const p of o.peer ?? []) methods.push(parsePeer(p));
+    degr = parseTestDegradation(o.degrade ?? 'bicubic');
   } catch (e) {
     throw usage((e as Error).message);
   }
@@ -361,6 +390,12 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     if (m.id === 'hr') return { out: hrNow!, calls: 0, callsPerTile: 0 };
     if (m.id === 'bicubic') return { out: bicubic(lr, w, h), calls: 0, callsPerTile: 0 };
     if (m.id === 'lanczos') return { out: await lanczos(lr, w, h), calls: 0, callsPerTile: 0 };
+    if (m.kind === 'peer') {
+      const f = path.join(m.dir!, `${path.parse(fileNow).name}.png`);
+      const out = toRgb(await readImageU8(f).catch((e: Error) => Promise.reject(new Error(`${m.id}: ${f}: ${e.message.split('\n')[0]}`))));
+      if (out.width !== w || out.height !== h) throw new Error(`${m.id}: ${f} is ${out.width}x${out.height}, expected ${w}x${h}`);
+      return { out, calls: 0, callsPerTile: 0 };
+    }
     const r = await api!.restoreDiffusion(model, u8ToF32(lr), { scale, sampler: m.sampler!, fidelity: m.fidelity!, seed: s });
     if (r.image.width !== w || r.image.height !== h) throw new Error(`${m.id}: output ${r.image.width}x${r.image.height}, expected ${w}x${h}`);
     return {
@@ -373,6 +408,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   };
 
   let hrNow: ImageU8 | null = null;
+  let fileNow = '';
   const rssPeak = new Map<string, number>();
   const t0 = Date.now();
   for (let i = 0; i < files.length; i++) {
@@ -380,12 +416,17 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     let full = toRgb(await readImageU8(path.join(o.set, file)));
     if (crop) full = centreCrop(full, crop);
     const hr = cropToMultiple(full, scale);
-    const lr = degradeU8(hr, scale);
+    const { lr, cleanLr } = await degradeForTest(hr, scale, degr, seed + i);
+    if (o.saveLr) {
+      mkdirSync(o.saveLr, { recursive: true });
+      await writeU8Png(lr, path.join(o.saveLr, `${path.parse(file).name}.png`));
+    }
     hrNow = hr;
+    fileNow = file;
     if (i === 0) {
       // untimed warm-up (sessions, JIT, sharp): the classic methods, one 1-step diffusion run, and
       // one skipdiff run (the policy session) when a skipdiff method is listed
-      const warm: Method[] = runnable.filter((m) => m.kind === 'classic');
+      const warm: Method[] = runnable.filter((m) => m.kind !== 'diffusion');
       if (runnable.some((m) => m.kind === 'diffusion')) warm.push({ id: 'warm', kind: 'diffusion', sampler: 'ddim:1', fidelity: 0 });
       if (runnable.some((m) => m.sampler === 'skipdiff')) warm.push({ id: 'warm2', kind: 'diffusion', sampler: 'skipdiff', fidelity: 0 });
       for (const m of warm) await restore(m, lr, hr.width, hr.height, seed);
@@ -406,6 +447,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
         gmsd: gmsdY(r.out, hr, scale),
         niqe: nr.score,
         lrPsnr: lrConsistency(r.out, lr),
+        lrPsnrClean: lrConsistency(r.out, cleanLr),
         calls: r.calls,
         callsPerTile: r.callsPerTile,
         ms,
@@ -423,7 +465,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       return {
         ...base, available: false, reason: unavailable.get(m.id) ?? 'no images', n: 0,
         psnr: NaN, psnrStd: NaN, ssim: NaN, ssimStd: NaN, msssim: NaN, msssimStd: NaN, gmsd: NaN, gmsdStd: NaN, niqe: NaN, niqeStd: NaN, niqeVariant: '',
-        lrPsnr: NaN, lrPsnrStd: NaN, calls: NaN, callsPerTile: NaN, msMedian: NaN, rssPeakMB: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
+        lrPsnr: NaN, lrPsnrStd: NaN, lrPsnrClean: NaN, calls: NaN, callsPerTile: NaN, msMedian: NaN, rssPeakMB: NaN, msMean: NaN, mpixPerMin: NaN, perImage: [],
       };
     }
     const col = (k: 'psnr' | 'ssim' | 'msssim' | 'gmsd' | 'niqe' | 'lrPsnr' | 'calls' | 'ms') => rows.map((r) => r[k]);
@@ -453,6 +495,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       niqeVariant: [...variants].join(' + '),
       lrPsnr: mean(finite(col('lrPsnr'))),
       lrPsnrStd: std(finite(col('lrPsnr'))),
+      lrPsnrClean: mean(finite(rows.map((r) => r.lrPsnrClean))),
       calls: mean(col('calls')),
       callsPerTile: mean(rows.map((r) => r.callsPerTile)),
       msMedian,
@@ -476,9 +519,11 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', node: process.version, threads },
     protocol:
       (crop ? `HR centre-cropped to at most ${crop}x${crop} (not the standard protocol); ` : '') +
-      'HR cropped to a multiple of the scale; LR = PyTorch antialiased bicubic (a=-0.5) down, rounded to uint8; ' +
+      'HR cropped to a multiple of the scale; ' +
+      (degr.name === 'bicubic' ? 'LR = PyTorch antialiased bicubic (a=-0.5) down, rounded to uint8; ' : `LR = ${describeTestDegradation(degr, scale)}; `) +
       'PSNR/SSIM on MATLAB Y with the border shaved by the scale; NIQE = our params (models/niqe), small-block variant under 192 px; ' +
-      'LR-PSNR = PSNR(Y) of round(AA-bicubic down(output)) vs LR; ms = wall time of the restore only (median over images)',
+      'LR-PSNR = PSNR(Y) of round(AA-bicubic down(output)) vs LR (and vs the clean bicubic LR); ms = wall time of the restore only (median over images)',
+    degrade: { name: degr.name, description: describeTestDegradation(degr, scale) },
     methods: summaries,
     provider: { setting: providerSetting, choice: providerChoice },
   };
@@ -500,16 +545,17 @@ export function benchMarkdown(r: BenchResult): string {
     '',
     `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
     '',
-    `| method | PSNR (dB) ↑ | SSIM ↑ | MS-SSIM ↑ | GMSD ↓ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | calls / image (per tile) | median ms / image | output MP / min |`,
-    `|---|---|---|---|---|---|---|---|---|---|`,
+    ...(r.degrade && r.degrade.name !== 'bicubic' ? [`Degradation ${r.degrade.description}.`, ''] : []),
+    `| method | PSNR (dB) ↑ | SSIM ↑ | MS-SSIM ↑ | GMSD ↓ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | LR-PSNR vs clean LR (dB) | calls / image (per tile) | median ms / image | output MP / min |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
   for (const m of r.methods) {
     if (!m.available) {
-      lines.push(`| ${m.id} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
+      lines.push(`| ${m.id} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
       continue;
     }
     lines.push(
-      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.msssim, m.msssimStd, 4)} | ${pm(m.gmsd, m.gmsdStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.calls, 1)} (${f(m.callsPerTile, 1)}) | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
+      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.msssim, m.msssimStd, 4)} | ${pm(m.gmsd, m.gmsdStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.lrPsnrClean, 2)} | ${f(m.calls, 1)} (${f(m.callsPerTile, 1)}) | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
     );
   }
   lines.push('', `Mean ± std over images. NIQE: ours (models/niqe), ${variants || 'n/a'}; lower = more natural.`);
