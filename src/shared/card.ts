@@ -62,10 +62,32 @@ export const ModelCard = z.object({
   trainedOn: z.enum(['cpu', 'gpu', 'random']),
   training: z.record(z.string(), z.unknown()).optional(),
   architecture: z.record(z.string(), z.unknown()).optional(),
-  metrics: z.record(z.string(), z.unknown()).optional(),
+  metrics: z
+    .object({
+      /**
+       * GFLOP of one denoiser call on a 128x128 tile at batch 1: 2 x the multiply-accumulates of its
+       * Conv/ConvTranspose/MatMul/Gemm nodes from ONNX shape inference (bench/onnx_flops.py --cards --write).
+       */
+      gflopsPerCall128: z.number().positive().optional(),
+      /** What gflopsPerCall128 counts (free text). */
+      gflopsCounted: z.string().optional(),
+    })
+    .catchall(z.unknown())
+    .optional(),
   files: z.object({ denoiser: z.string(), policy: z.string().optional() }),
 });
 export type ModelCard = z.infer<typeof ModelCard>;
+
+/**
+ * GFLOP per image from the denoiser calls summed over its tiles: calls x the card's per-call cost,
+ * scaled from 128x128 to the card's tile area (a fully convolutional net's cost is linear in pixels).
+ * null when the card does not record gflopsPerCall128.
+ */
+export function gflopsPerImage(card: Pick<ModelCard, 'tile' | 'metrics'>, calls: number): number | null {
+  const g = card.metrics?.gflopsPerCall128;
+  if (typeof g !== 'number' || !Number.isFinite(calls)) return null;
+  return calls * g * (card.tile.size * card.tile.size) / (128 * 128);
+}
 
 /** Knob (0 = faithful, 1 = detailed) to split point N on the fine grid: piecewise linear over card points, rounded, monotone. */
 export function knobToN(card: Pick<ModelCard, 'sampler'>, knob: number): number {
