@@ -91,7 +91,7 @@ def main():
         tile_size=a.tile, tile_overlap=a.overlap, train_steps=int(targs.get("train_steps", 1000)),
         trained_on=a.trained_on, data_sets=[a.data_sets], licence=a.licence,
         degradation=({"kind": "blind-face", "details": FaceDegradeConfig().details()} if a.task == "face-blind"
-                     else degradation_entry(targs.get("degrade", "bicubic"), a.scale)), version=a.version,
+                     else degradation_entry(targs.get("degrade", "bicubic"), a.scale, targs.get("real_p", 0.8))), version=a.version,
         emb_scale=cfg.emb_scale,
         architecture={"kind": "unet-pixelunshuffle (SR3-style, conditional on concat(cond, x_t))",
                       "params": n_params(model), "config": cfg.to_dict(),

@@ -10,10 +10,13 @@ from .degrade import OLDPHOTO_DETAILS
 DEFAULT_KNOB = [[0.0, 2], [0.5, 10], [1.0, 40]]
 
 
-def degradation_entry(kind: str, scale: int):
+def degradation_entry(kind: str, scale: int, p_real: float = 0.8):
     if kind == "bicubic":
         return {"kind": "bicubic", "details": f"HR -> LR x1/{scale} by antialiased bicubic (torch interpolate "
                 "antialias=True), LR rounded to uint8, cond = bicubic up (a=-0.75, align_corners=False) in [-1,1], clamped"}
+    if kind == "real":
+        from .degrade_real import DEFAULT, describe
+        return {"kind": "real", "details": describe(DEFAULT, p_real), "config": DEFAULT.to_dict(), "pReal": p_real}
     return {"kind": kind, "details": OLDPHOTO_DETAILS}
 
 
