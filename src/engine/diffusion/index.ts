@@ -15,19 +15,16 @@
  * Each pass draws its noise from its own streams (tile index + pass number), so passes never share
  * noise. A chained pass holds its input (the previous pass's output) as well as its own output.
  */
-import * as ort from 'onnxruntime-node';
-import { scaleRoute, type ModelCard } from '../../shared/card';
+import { scaleRoute } from '../../shared/card';
 import type { ImageF32 } from '../image';
-import { CancelledError } from '../errors';
-import { axisTaps, bicubicResize, resizeFloat, sampleTapsCHW } from './bicubic';
-import { colorCorrectCHW, greyTileCHW, isGrey, toGreyImage } from './color';
+import { bicubicResize } from './bicubic';
+import { isGrey, toGreyImage } from './color';
+import { addCounters, newCounters } from './denoiser';
 import type { ModelPackage } from './models';
-import { estimateCalls, parseSampler, coarseIndicesAbove, fixedStrideLevels, splitFor, usesSplit, type SamplerSpec } from './plan';
-import { Rng } from './rng';
-import { makeLane, resetLane, policyDecider, fixedDecider, sampleCoarse, sampleCsa, sampleDdim, sampleDdpm, sampleFsr, type Lane, type SamplerCtx, type PolicyFn } from './samplers';
-import { alphaBars, x0FromEps } from './schedule';
+import { estimateCalls, parseSampler, splitFor, usesSplit } from './plan';
+import { abortError, runPass } from './pass';
 import { resizeMaskNearest, type Mask } from '../damage/mask';
-import { accumulateTile, reflectIndex, tileAt, tileGrid, type TileGrid } from './tiles';
+import { tileGrid } from './tiles';
 
 export { discoverModels, loadModel, unloadModel, readCard, ModelError, type ModelPackage, type ModelListEntry, type LoadOptions } from './models';
 export { estimateCalls, parseSampler, fixedStrideLevels, coarseIndicesAbove, splitFor } from './plan';
@@ -110,259 +107,6 @@ export interface DiffusionInfo {
 
 export { scaleRoute, type ScaleStep } from '../../shared/card';
 
-const abortError = () => new CancelledError('diffusion restore cancelled');
-
-interface PassResult {
-  image: ImageF32;
-  calls: number;
-  calls128: number;
-  callsPerTile: number;
-  fineLevelsPerTile: number[][];
-  onnxRuns: number;
-  msOnnx: number;
-  policyCalls: number;
-  msPolicy: number;
-}
-
-interface PassCtx {
-  model: ModelPackage;
-  spec: SamplerSpec;
-  N: number | null;
-  seed: number;
-  pass: number;
-  batch: number;
-  grey: boolean;
-  colorCorrect: boolean;
-  signal?: AbortSignal;
-  progress: (tilesBefore: number, batchTiles: number, step: number, steps: number) => void;
-  tilesBefore: number;
-  stepsPerTile: number;
-  /** Output-sized damage mask of this pass and the resampling jumps (DiffusionOptions.repair). */
-  mask?: Mask;
-  jumps?: number;
-}
-
-/** Noise stream of (pass, tile): independent of batching and order. */
-const streamOf = (pass: number, tile: number) => pass * 2 ** 24 + tile;
-
-async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<PassResult> {
-  const { model, spec } = c;
-  const card = model.card;
-  const W = lr.width * scale;
-  const H = lr.height * scale;
-  const grid: TileGrid = tileGrid(W, H, card.tile);
-  const tw = grid.x.len;
-  const th = grid.y.len;
-  const plane = tw * th;
-  const chw = 3 * plane;
-  const out = new Float32Array(W * H * 3);
-
-  // Conditioning taps (1-D tables) and reflected coordinates per tile column/row.
-  const tx = axisTaps(lr.width, W, false);
-  const ty = axisTaps(lr.height, H, false);
-  const colIdx = grid.x.starts.map((s) => Int32Array.from({ length: tw }, (_, i) => reflectIndex(s + i, W)));
-  const rowIdx = grid.y.starts.map((s) => Int32Array.from({ length: th }, (_, j) => reflectIndex(s + j, H)));
-
-  const B = Math.max(1, Math.min(c.batch, grid.count));
-  // Batch input buffers. Lane i's x and cond live *in* slot i of xB / cB, so a call on lanes
-  // 0 … b−1 (every call except FSR calls where only some tiles run) feeds them without a copy;
-  // other member sets are gathered into xG / cG. ε is read straight from onnxruntime's output.
-  const xB = new Float32Array(B * chw);
-  const cB = new Float32Array(B * chw);
-  const gB = new Float32Array(B);
-  const slot = (buf: Float32Array, i: number) => buf.subarray(i * chw, (i + 1) * chw);
-  const lanes: Lane[] = Array.from({ length: B }, (_, i) => makeLane(chw, new Rng(c.seed, 0), slot(xB, i)));
-  const conds = Array.from({ length: B }, (_, i) => slot(cB, i));
-  let xG: Float32Array | null = null;
-  let cG: Float32Array | null = null;
-  const [inX, inC, inG] = card.io.denoiser.inputs;
-  const outEps = card.io.denoiser.outputs[0];
-  // One set of tensors per (sub-batch size, gathered or not), over views of the same buffers.
-  const tensors = new Map<string, Record<string, ort.Tensor>>();
-  const feedsFor = (b: number, gathered: boolean) => {
-    const key = `${b}${gathered ? 'g' : ''}`;
-    let f = tensors.get(key);
-    if (!f) {
-      const xs = gathered ? xG! : xB;
-      const cs = gathered ? cG! : cB;
-      f = {
-        [inX]: new ort.Tensor('float32', xs.subarray(0, b * chw), [b, 3, th, tw]),
-        [inC]: new ort.Tensor('float32', cs.subarray(0, b * chw), [b, 3, th, tw]),
-        [inG]: new ort.Tensor('float32', gB.subarray(0, b), [b]),
-      };
-      tensors.set(key, f);
-    }
-    return f;
-  };
-
-  let calls = 0;
-  let onnxRuns = 0;
-  let msOnnx = 0;
-  let policyCalls = 0;
-  let msPolicy = 0;
-  let batchStart = 0;
-  let batchTiles = 0;
-  let batchStep = 0;
-  let lastGathered = '';
-  let active: Lane[] = [];
-  const run_ = async (members: readonly number[], ab: number) => {
-    if (c.signal?.aborted) throw abortError();
-    const b = members.length;
-    let identity = true;
-    for (let i = 0; i < b; i++) if (members[i] !== i) identity = false;
-    if (!identity) {
-      xG ??= new Float32Array(B * chw);
-      cG ??= new Float32Array(B * chw);
-      for (let i = 0; i < b; i++) xG.set(active[members[i]].x, i * chw);
-      const key = members.join(',');
-      if (key !== lastGathered) {
-        for (let i = 0; i < b; i++) cG.set(conds[members[i]], i * chw);
-        lastGathered = key;
-      }
-    }
-    gB.fill(Math.sqrt(ab), 0, b);
-    const t0 = performance.now();
-    const res = await model.denoiser.run(feedsFor(b, !identity));
-    msOnnx += performance.now() - t0;
-    const eps = res[outEps].data as Float32Array;
-    for (let i = 0; i < b; i++) active[members[i]].eps = eps.subarray(i * chw, (i + 1) * chw);
-    onnxRuns++;
-    calls += b;
-    for (let i = 0; i < b; i++) batchStep = Math.max(batchStep, active[members[i]].calls + 1);
-    c.progress(c.tilesBefore + batchStart, batchTiles, Math.min(batchStep, c.stepsPerTile), c.stepsPerTile);
-  };
-  // Damage repair: per lane, the tile's mask plane (null: no damaged pixel) and a jump noise stream.
-  const jumps = c.mask ? Math.max(0, Math.floor(c.jumps ?? 2)) : 0;
-  const tileMasks: (Uint8Array | null)[] = Array.from({ length: B }, () => null);
-  const jumpRngs: Rng[] = [];
-  const model_ = !jumps
-    ? run_
-    : async (members: readonly number[], ab: number) => {
-        await run_(members, ab);
-        const js = members.filter((m) => tileMasks[m]);
-        if (!js.length || 1 - ab < 1e-3) return;
-        const sa = Math.sqrt(ab);
-        const sn = Math.sqrt(1 - ab);
-        const x0 = new Float32Array(chw);
-        for (let u = 0; u < jumps; u++) {
-          for (const m of members) active[m].eps = active[m].eps.slice(); // outlive the next run's output
-          for (const m of js) {
-            const l = active[m];
-            const tm = tileMasks[m]!;
-            x0FromEps(l.x, l.eps, ab, x0);
-            const rng = jumpRngs[m];
-            for (let ch = 0; ch < 3; ch++) {
-              for (let p = 0; p < plane; p++) if (tm[p]) l.x[ch * plane + p] = sa * x0[ch * plane + p] + sn * rng.normal();
-            }
-          }
-          await run_(js, ab);
-        }
-      };
-  const ctx: SamplerCtx = { lanes: [], model: model_ };
-
-  // Level plans.
-  const kind = card.schedule.kind;
-  const s = card.schedule.s;
-  let plainLevels: number[] | null = null;
-  let coarseLevels: number[] = [];
-  let fineAB: Float64Array | null = null;
-  let startAb: number;
-  if (spec.kind === 'ddpm' || spec.kind === 'ddim') {
-    const ab = alphaBars(kind, spec.steps, s);
-    plainLevels = [...Array.from(ab).reverse(), 1];
-    startAb = plainLevels[0];
-  } else {
-    const N = c.N!;
-    const cab = alphaBars(kind, card.sampler.coarseSteps, s);
-    fineAB = alphaBars(kind, card.sampler.fineSteps, s);
-    coarseLevels = coarseIndicesAbove(card.sampler.coarseSteps, card.sampler.fineSteps, N).map((k) => cab[k]);
-    startAb = coarseLevels.length ? coarseLevels[0] : fineAB[N - 1];
-  }
-
-  // Policy (skipdiff with a policy in the package).
-  let policy: ReturnType<typeof policyDecider> | null = null;
-  if (spec.kind === 'skipdiff' && model.policy && card.io.policy) {
-    const io = card.io.policy;
-    const S = io.imageSize;
-    const sess = model.policy;
-    const pfn: PolicyFn = async (x, t, h, b) => {
-      policyCalls++;
-      const t0 = performance.now();
-      const res = await sess.run({
-        [io.inputs[0]]: new ort.Tensor('float32', x.subarray(0, b * 3 * S * S), [b, 3, S, S]),
-        [io.inputs[1]]: new ort.Tensor('float32', t.subarray(0, b * 3), [b, 3]),
-        [io.inputs[2]]: new ort.Tensor('float32', h.subarray(0, b * io.hidden), [b, io.hidden]),
-      });
-      msPolicy += performance.now() - t0;
-      return { p: res[io.outputs[0]].data as Float32Array, hOut: res[io.outputs[2]].data as Float32Array };
-    };
-    policy = policyDecider({
-      policy: pfn,
-      imageSize: S,
-      hidden: io.hidden,
-      fineSteps: card.sampler.fineSteps,
-      N: c.N!,
-      lanes: B,
-      resize: (x0, o) => (tw === S && th === S ? o.set(x0) : resizeFloat(x0, 3, tw, th, S, S, 'chw', true, o)),
-    });
-  }
-  const fixedLevels = spec.kind === 'fixed' ? fixedStrideLevels(c.N!, spec.calls) : spec.kind === 'skipdiff' ? fixedStrideLevels(c.N!, card.sampler.fixedStrideCalls) : [];
-
-  const fineLevelsPerTile: number[][] = [];
-  const col_ = (t: number) => tileAt(grid, t).col;
-  const row_ = (t: number) => tileAt(grid, t).row;
-  let callsPerTile = 0;
-  const sigma = 2 * scale;
-  for (let b0 = 0; b0 < grid.count; b0 += B) {
-    const nb = Math.min(B, grid.count - b0);
-    active = lanes.slice(0, nb);
-    ctx.lanes = active;
-    batchStart = b0;
-    batchTiles = nb;
-    batchStep = 0;
-    lastGathered = '';
-    for (let i = 0; i < nb; i++) {
-      const t = b0 + i;
-      const { col, row } = tileAt(grid, t);
-      sampleTapsCHW(lr.data, lr.width, tx, ty, colIdx[col], rowIdx[row], conds[i], 2, -1, -1, 1);
-      resetLane(active[i], new Rng(c.seed, streamOf(c.pass, t)), startAb);
-      if (jumps) {
-        const tm = new Uint8Array(plane);
-        let any = false;
-        for (let j = 0; j < th; j++) {
-          const row = rowIdx[row_(t)][j] * W;
-          for (let k = 0; k < tw; k++) if ((tm[j * tw + k] = c.mask!.data[row + colIdx[col_(t)][k]] ? 1 : 0)) any = true;
-        }
-        tileMasks[i] = any ? tm : null;
-        // Jump noise: its own stream per (pass, tile), apart from the sampler's (streams below 2^52).
-        jumpRngs[i] = new Rng(c.seed, 2 ** 52 + streamOf(c.pass, t));
-      }
-    }
-    if (plainLevels) {
-      if (spec.kind === 'ddim') await sampleDdim(ctx, plainLevels, spec.eta);
-      else await sampleDdpm(ctx, plainLevels);
-    } else if (spec.kind === 'csa') {
-      await sampleCsa(ctx, coarseLevels, fineAB![c.N! - 1]);
-    } else {
-      await sampleCoarse(ctx, coarseLevels);
-      policy?.reset();
-      await sampleFsr(ctx, fineAB!, c.N!, policy ?? fixedDecider(fixedLevels));
-    }
-    c.progress(c.tilesBefore + b0, nb, c.stepsPerTile, c.stepsPerTile);
-    for (let i = 0; i < nb; i++) {
-      const lane = active[i];
-      const x0 = lane.x0;
-      if (c.grey) greyTileCHW(x0, plane);
-      else if (c.colorCorrect) colorCorrectCHW(x0, conds[i], tw, th, sigma);
-      accumulateTile(grid, b0 + i, x0, out);
-      fineLevelsPerTile.push(lane.fineLevels.slice());
-      callsPerTile = Math.max(callsPerTile, lane.calls);
-    }
-  }
-  for (let i = 0; i < out.length; i++) out[i] = out[i] < 0 ? 0 : out[i] > 1 ? 1 : out[i];
-  return { image: { width: W, height: H, data: out }, calls, calls128: (calls * plane) / (128 * 128), callsPerTile, fineLevelsPerTile, onnxRuns, msOnnx, policyCalls, msPolicy };
-}
-
 /**
  * Restore/enlarge `lr` (RGB in [0,1]) by `opts.scale` with the package's denoiser. Output size is
  * exactly lr size × scale. Same input, options and model → byte-identical output.
@@ -412,13 +156,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
   };
 
   let img = grey ? toGreyImage(lr) : lr;
-  let calls = 0;
-  let calls128 = 0;
-  let callsPerTile = 0;
-  let onnxRuns = 0;
-  let msOnnx = 0;
-  let policyCalls = 0;
-  let msPolicy = 0;
+  const counters = newCounters();
   let perTile: number[][] | null = null;
   let tilesBefore = 0;
   let pass = 0;
@@ -449,13 +187,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     tilesBefore += passes[pass].tiles;
     pass++;
     img = r.image;
-    calls += r.calls;
-    calls128 += r.calls128;
-    callsPerTile = Math.max(callsPerTile, r.callsPerTile);
-    onnxRuns += r.onnxRuns;
-    msOnnx += r.msOnnx;
-    policyCalls += r.policyCalls;
-    msPolicy += r.msPolicy;
+    addCounters(counters, r.counters);
     perTile ??= r.fineLevelsPerTile;
   }
   const union = new Set<number>();
@@ -467,19 +199,19 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     knob: opts.fidelity,
     splitN: N,
     seed: opts.seed,
-    calls,
-    calls128,
-    callsPerTile,
+    calls: counters.calls,
+    calls128: counters.calls128,
+    callsPerTile: counters.callsPerTile,
     fineLevelsRun: [...union].sort((a, b) => b - a),
     tiles: tilesTotal,
     provider: model.providers[0] ?? 'cpu',
     grey,
     msSampling: performance.now() - t0,
     fineLevelsRunPerTile: perTile ?? [],
-    onnxRuns,
-    msOnnx,
-    policyCalls,
-    msPolicy,
+    onnxRuns: counters.onnxRuns,
+    msOnnx: counters.msOnnx,
+    policyCalls: counters.policyCalls,
+    msPolicy: counters.msPolicy,
     passes,
     downscale,
     colorCorrect: colorCorrect && !grey,
