@@ -12,7 +12,8 @@ import { expandInputs } from '../main/library';
 import { memorySettingsStore } from '../main/settings';
 import { defaultLibraryDir } from './paths';
 import { keepShard, resolveShard, shardLibraryDir, type Shard } from './shard';
-import type { RestoreParams, Scale, Settings } from '../shared/types';
+import type { RepairRecord, RestoreParams, Scale, Settings } from '../shared/types';
+import { repairProblem } from '../main/repair';
 import { enlargementLimitReason, probeImage, type EncodeFormat } from '../engine/image-io';
 import { errLine, printable } from './terminal';
 import { sweepStaleTemps } from '../engine/safe-fs';
@@ -35,6 +36,8 @@ interface RestoreOpts {
   shard?: string;
   shardCount?: string;
   provider?: string;
+  repair?: string;
+  repairMask?: string;
 }
 
 interface FileOutcome {
@@ -49,6 +52,8 @@ interface FileOutcome {
   fineLevelsRun?: unknown;
   /** The engine's provider decision (setting, provider, self-test, fallback reason) for a model restore. */
   providerChoice?: unknown;
+  /** Damage repair done: the mask's source and file, the damaged fraction and pixels (null: none asked). */
+  repair?: RepairRecord | null;
 }
 
 /**
@@ -122,6 +127,8 @@ export function registerRestoreCommand(program: Command): void {
     .option('--provider <p>', 'execution provider: auto | cpu | webgpu | dml | coreml | cuda (a GPU that fails its self-test falls back to cpu)', 'auto')
     .option('--shard <i/n>', 'restore only shard i (0-based) of n, by a stable hash of each path (cluster array jobs; also SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)')
     .option('--shard-count <n>', 'number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or to override SLURM_ARRAY_TASK_COUNT')
+    .option('--repair <how>', 'damage repair (scratches, cracks, dust): detect (find the damage automatically) | off', 'off')
+    .option('--repair-mask <file|dir>', 'damage repair with your mask (white = damaged, the photo\'s size or shape); a folder: <dir>/<photo name>.mask.png per photo')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (inputs: string[], o: RestoreOpts, cmd: Command) => {
       const code = await runRestoreCommand(inputs, o);
@@ -142,6 +149,9 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
     if (!['png', 'jpeg', 'webp'].includes(o.format)) throw new Error(`--format must be png, jpeg or webp (got "${o.format}")`);
     shard = resolveShard(o);
     provider = (await import('../engine/providers')).parseProviderSetting(o.provider ?? 'auto');
+    if (!['detect', 'off'].includes(o.repair ?? 'off')) throw new Error(`--repair must be detect or off (got "${o.repair}"); a mask file goes with --repair-mask`);
+    if (o.repairMask !== undefined && o.repair === 'detect') throw new Error('--repair detect and --repair-mask exclude each other');
+    if (o.repairMask !== undefined && !fs.existsSync(o.repairMask)) throw new Error(`--repair-mask ${o.repairMask}: no such file or folder`);
   } catch (e) {
     log(`daguerre: ${(e as Error).message}`);
     return 2;
@@ -158,7 +168,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   const settings = memorySettingsStore({ outputQuality: quality, provider: provider as Settings['provider'], ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
   let core: Awaited<ReturnType<typeof createCore>>;
   try {
-    core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: inputs.map((i) => path.resolve(i)), startQueue: false });
+    core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: [...inputs, ...(o.repairMask ? [o.repairMask] : [])].map((i) => path.resolve(i)), startQueue: false });
   } catch (e) {
     if (!(e instanceof LibraryLockError)) throw e;
     // Another process owns the library, or it cannot be written: nothing was done.
@@ -204,14 +214,35 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
       outcomes.push({ input: f.path, output: null, status: 'failed', error: f.error });
       log(`error: ${f.error}`);
     }
-    const params: RestoreParams = { scale, method: o.method, sampler: o.sampler, fidelity, seed, format, ...(o.faces === false ? { autoFaces: false } : {}) };
+    const params: RestoreParams = { scale, method: o.method, sampler: o.sampler, fidelity, seed, format, ...(o.faces === false ? { autoFaces: false } : {}), ...(o.repair === 'detect' ? { repair: 'detect' as const } : {}) };
+    // --repair-mask: one mask for every input, or a folder with <stem>.mask.png per input; checked per file before any work.
+    const maskDir = o.repairMask && fs.statSync(o.repairMask).isDirectory() ? path.resolve(o.repairMask) : null;
+    const maskFor = (f: string) => (maskDir ? path.join(maskDir, `${path.basename(f, path.extname(f))}.mask.png`) : o.repairMask ? path.resolve(o.repairMask) : null);
+    const paramsFor = new Map<string, RestoreParams>();
+    for (const f of todo.filter((x) => idFor.has(x))) {
+      const mask = maskFor(f);
+      if (!mask) {
+        paramsFor.set(f, params);
+        continue;
+      }
+      const photo = core.library.get(idFor.get(f)!)!;
+      const bad = fs.existsSync(mask) ? await repairProblem({ mask }, [photo], () => true) : { message: `no damage mask ${mask}` };
+      if (bad) {
+        const error = `${f}: ${bad.message.startsWith(`${photo.name}: `) ? bad.message.slice(photo.name.length + 2) : bad.message}`;
+        outcomes.push({ input: f, output: null, status: 'failed', error });
+        log(`error: ${error}`);
+        idFor.delete(f);
+        continue;
+      }
+      paramsFor.set(f, { ...params, repair: { mask } });
+    }
     const byJob = new Map<number, string>();
     const ordered = todo.filter((f) => idFor.has(f));
     const bar = !o.json && process.stderr.isTTY ? new (await import('cli-progress')).SingleBar({ format: ' {bar} {percentage}% | {value}/{total} | {file} {detail} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false }, (await import('cli-progress')).Presets.shades_classic) : null;
     if (ordered.length) {
       // One job per input file, so a photo imported twice (same content) still gets both outputs.
       for (const f of ordered) {
-        const { jobs } = core.queue.enqueue([idFor.get(f)!], params, { batchId: 'cli', outputPath: () => plan.get(f)! });
+        const { jobs } = core.queue.enqueue([idFor.get(f)!], paramsFor.get(f)!, { batchId: 'cli', outputPath: () => plan.get(f)! });
         byJob.set(jobs[0].id, f);
       }
       bar?.start(ordered.length, 0, { file: '', detail: '' });
@@ -229,9 +260,9 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         finished++;
         bar?.update(finished, { file: printable(path.basename(f)), detail: j.state });
         if (j.state === 'done' && r) {
-          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun, providerChoice: r.info.providerChoice });
+          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun, providerChoice: r.info.providerChoice, repair: r.repair });
           const af = r.info.autoFaces as { restorable: number } | undefined;
-          const how = `${r.method}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}`;
+          const how = `${r.method}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}${r.repair ? `, ${r.repair.pixels} damaged px repaired (${r.repair.source === 'file' ? 'mask' : 'detected'})` : ''}`;
           if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${how}, ${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
         } else {
           const err = j.error ?? j.state;

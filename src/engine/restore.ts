@@ -12,7 +12,7 @@ import { resizeU8 } from './resample';
 import { detectDamage } from './damage/detect';
 import { inpaintTelea } from './damage/inpaint';
 import { cropMask, fitMask, maskFromImage, maskPixels, type Mask } from './damage/mask';
-import { isClassicMethod, type FaceParams, type Region, type RestoreParams, type ResultFields } from '../shared/types';
+import { isClassicMethod, type FaceParams, type Region, type RepairRecord, type RestoreParams, type ResultFields } from '../shared/types';
 import { pickForScale, pickNaturalByDegradation } from '../shared/card';
 import { autoDegraded, estimateDegradation, type DegradationEstimate } from './degradation';
 import { choiceInfo, openModel } from './sessions';
@@ -196,6 +196,8 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   let calls = 0;
   const info: Record<string, unknown> = { requestedMethod: params.method, input: { width: rgb.width, height: rgb.height }, region: params.region ?? null, ...info0 };
   if (repair) info.repair = { source: repair.source, pixels: mask ? maskPixels(mask) : 0, coverage: repair.coverage, resized: repair.resized, jumps: mask ? (req.repair?.jumps ?? 2) : 0 };
+  const repairRecord: RepairRecord | null =
+    req.repair?.mask || req.repair?.detect ? { source: req.repair.mask ? 'file' : 'detected', mask: req.repair.mask ?? null, coverage: repair?.coverage ?? 0, pixels: mask ? maskPixels(mask) : 0 } : null;
   if (isClassicMethod(method)) {
     out = await resampleU8(rgb, W, H, method);
     info.provider = 'cpu';
@@ -287,6 +289,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     durationMs: Math.round(performance.now() - t0),
     metrics,
     info,
+    repair: repairRecord,
   };
 }
 

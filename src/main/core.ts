@@ -19,6 +19,7 @@ import { enlargementLimitReason } from '../engine/image-io';
 import { oneLine } from '../engine/errors';
 import { sameFile } from '../engine/safe-fs';
 import { sweepStaleTemps } from '../engine/safe-fs';
+import { repairProblem } from './repair';
 
 export interface Dialogs {
   openPhotos(folders: boolean): Promise<string[]>;
@@ -244,6 +245,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         const off = a.params.faces?.findIndex((b) => b.x >= p.width || b.y >= p.height) ?? -1;
         if (off >= 0) throw new HandlerError('BAD_ARGS', `${p.name}: face ${off + 1} lies outside the image (${p.width}×${p.height})`);
       }
+      const bad = await repairProblem(a.params.repair, a.photoIds.map((id) => library.get(id)!), (p) => isGranted(p) || library.ownsFile(p));
+      if (bad) throw new HandlerError(bad.code, bad.message);
       if (a.params.method === 'portrait') {
         const models = await listModels();
         if (!models.some((m) => m.ok && m.task === 'face')) throw new HandlerError('UNSUPPORTED', 'portrait needs a face model package (models/face-x8)');

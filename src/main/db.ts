@@ -81,6 +81,12 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (hash, detector)
   );
   `,
+  /* 3: damage repair of a result (issue 17): the mask's source ('file' | 'detected'; NULL: no repair asked), file, coverage, pixels */ `
+  ALTER TABLE results ADD COLUMN repair_source TEXT;
+  ALTER TABLE results ADD COLUMN repair_mask TEXT;
+  ALTER TABLE results ADD COLUMN repair_coverage REAL;
+  ALTER TABLE results ADD COLUMN repair_pixels INTEGER;
+  `,
 ];
 
 export function openDatabase(file: string): DB {

@@ -48,6 +48,10 @@ interface ResultRow {
   height: number;
   metrics: string;
   info: string;
+  repair_source: string | null;
+  repair_mask: string | null;
+  repair_coverage: number | null;
+  repair_pixels: number | null;
   created_at: string;
 }
 
@@ -108,6 +112,7 @@ function toResult(r: ResultRow): Result {
     height: r.height,
     metrics: JSON.parse(r.metrics),
     info: JSON.parse(r.info),
+    repair: r.repair_source ? { source: r.repair_source as 'file' | 'detected', mask: r.repair_mask, coverage: r.repair_coverage ?? 0, pixels: r.repair_pixels ?? 0 } : null,
     createdAt: r.created_at,
   };
 }
@@ -338,12 +343,22 @@ export class Library {
   }
 
   addResult(r: NewResult): Result {
+    const { repair, ...rest } = r;
     const info = this.db
       .prepare(
-        `INSERT INTO results (photo_id, job_id, kind, method, model_id, model_version, scale, knob, split_n, seed, calls, duration_ms, output_path, width, height, metrics, info, created_at)
-         VALUES (@photoId, @jobId, @kind, @method, @modelId, @modelVersion, @scale, @knob, @splitN, @seed, @calls, @durationMs, @outputPath, @width, @height, @metrics, @info, @createdAt)`,
+        `INSERT INTO results (photo_id, job_id, kind, method, model_id, model_version, scale, knob, split_n, seed, calls, duration_ms, output_path, width, height, metrics, info, repair_source, repair_mask, repair_coverage, repair_pixels, created_at)
+         VALUES (@photoId, @jobId, @kind, @method, @modelId, @modelVersion, @scale, @knob, @splitN, @seed, @calls, @durationMs, @outputPath, @width, @height, @metrics, @info, @repairSource, @repairMask, @repairCoverage, @repairPixels, @createdAt)`,
       )
-      .run({ ...r, metrics: JSON.stringify(r.metrics), info: JSON.stringify(r.info), createdAt: nowIso() });
+      .run({
+        ...rest,
+        metrics: JSON.stringify(r.metrics),
+        info: JSON.stringify(r.info),
+        repairSource: repair?.source ?? null,
+        repairMask: repair?.mask ?? null,
+        repairCoverage: repair?.coverage ?? null,
+        repairPixels: repair?.pixels ?? null,
+        createdAt: nowIso(),
+      });
     return this.getResult(Number(info.lastInsertRowid))!;
   }
 

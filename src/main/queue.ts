@@ -15,6 +15,7 @@ import { EngineError, type EngineClient } from './engine-client';
 import type { Job, JobKind, JobProgress, JobState, RestoreParams, Result, Settings } from '../shared/types';
 import type { EncodeFormat } from '../engine/image-io';
 import { outputNameFor } from '../engine/restore';
+import { repairRequest } from './repair';
 
 interface JobRow {
   id: number;
@@ -292,6 +293,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
           threads: settings.threads,
           // After an engine crash on a GPU provider, the re-run uses the CPU (a driver fault would repeat).
           provider: r.error?.includes('engine stopped unexpectedly') ? 'cpu' : settings.provider,
+          repair: repairRequest(params.repair),
         },
         (p) => {
           const elapsed = Date.now() - started;

@@ -79,6 +79,13 @@ function checkFaceIndices(v: { faces?: unknown[]; excludeFaces?: number[]; faceF
   }
 }
 
+/**
+ * Damage repair of a restore (issue 17): 'off' (default), 'detect' (the classical detector proposes the mask) or
+ * `{ mask }`, an absolute path of a mask image of the photo (white = damaged; main checks it is a granted path).
+ */
+export const RepairSchema = z.union([z.literal('off'), z.literal('detect'), z.strictObject({ mask: PathArg.refine((p) => !p.includes('\0'), 'a path without NUL bytes') })]);
+export type RepairParam = z.infer<typeof RepairSchema>;
+
 export const RestoreParamsSchema = z
   .object({
     scale: Scale,
@@ -89,6 +96,7 @@ export const RestoreParamsSchema = z
     region: RegionSchema.optional(),
     format: Format.optional(),
     autoFaces: z.boolean().optional(),
+    repair: RepairSchema.optional(),
     ...faceFields,
   })
   .superRefine(checkFaceIndices);

@@ -114,6 +114,19 @@ export interface RestoreParams extends FaceParams {
    * (default true when a face package is installed; false skips the detection).
    */
   autoFaces?: boolean;
+  /** Damage repair: 'off' (absent), 'detect', or `{ mask }` a mask image of the photo (white = damaged). */
+  repair?: import('./contract').RepairParam;
+}
+
+/** How a result's damage was repaired: where the mask came from and how much of the photo (or region) it marks. */
+export interface RepairRecord {
+  source: 'file' | 'detected';
+  /** The mask file (source 'file'). */
+  mask: string | null;
+  /** Damaged fraction of the photo, 0..1 (0: an empty mask, or the detector found nothing). */
+  coverage: number;
+  /** Damaged input pixels repaired (those inside the region of a preview). */
+  pixels: number;
 }
 
 export interface Result {
@@ -135,6 +148,8 @@ export interface Result {
   metrics: Record<string, number>;
   /** Sampler, fine levels run, provider, region, tiles… everything else the engine reports. */
   info: Record<string, unknown>;
+  /** Damage repair done (null: none asked). */
+  repair: RepairRecord | null;
   createdAt: string;
 }
 
