@@ -16,7 +16,7 @@
  * may abbreviate: "ddpm:10,20" = ddpm:10, ddpm:20. Diffusion methods need the engine
  * (src/engine/diffusion/index.ts) and a model; without them they are listed as unavailable.
  */
-import { readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -25,7 +25,7 @@ import type { ImageF32, ImageU8 } from '../../engine/image';
 import { cropU8, f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
 import { resizeU8 } from '../../engine/resample';
-import { canReach, pickForScale } from '../../shared/card';
+import { canReach, gflopsPerImage, ModelCard, pickForScale } from '../../shared/card';
 import {
   bufToU8,
   cropToMultiple,
@@ -102,6 +102,8 @@ export interface MethodSummary {
   msPerCall?: number;
   /** Largest resident set size seen right after this method's restores (MB; the whole process). */
   rssPeakMB: number;
+  /** Denoiser GFLOP per image: calls x the card's gflopsPerCall128 (scaled to its tile area); null without a card figure or calls. */
+  gflopsPerImage?: number | null;
   mpixPerMin: number;
   sampler?: string;
   fidelity?: number;
@@ -126,6 +128,19 @@ export interface BenchResult {
   methods: MethodSummary[];
   /** The provider setting and, with a diffusion model, the decision (self-test, fallback reason). */
   provider?: { setting: string; choice: unknown };
+  /** The model card's GFLOP per 128² denoiser call (metrics.gflopsPerCall128), null if it has none. */
+  gflopsPerCall128?: number | null;
+}
+
+/** The cost figures of the model's card (models/<id>/card.json), or null when it has none or cannot be read. */
+function cardCost(modelsDir: string, id: string | null): Pick<ModelCard, 'tile' | 'metrics'> | null {
+  if (!id) return null;
+  try {
+    const c = ModelCard.safeParse(JSON.parse(readFileSync(path.join(modelsDir, id, 'card.json'), 'utf8')));
+    return c.success && typeof c.data.metrics?.gflopsPerCall128 === 'number' ? c.data : null;
+  } catch {
+    return null;
+  }
 }
 
 interface Method {
@@ -507,6 +522,8 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       perImage: rows,
     };
   });
+  const cost = cardCost(o.modelsDir ?? 'models', modelId);
+  for (const m of summaries) m.gflopsPerImage = cost && m.available && m.kind === 'diffusion' ? gflopsPerImage(cost, m.calls) : null;
   return {
     set: o.set,
     scale,
@@ -526,6 +543,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     degrade: { name: degr.name, description: describeTestDegradation(degr, scale) },
     methods: summaries,
     provider: { setting: providerSetting, choice: providerChoice },
+    gflopsPerCall128: cost?.metrics?.gflopsPerCall128 ?? null,
   };
 }
 
@@ -546,19 +564,26 @@ export function benchMarkdown(r: BenchResult): string {
     `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
     '',
     ...(r.degrade && r.degrade.name !== 'bicubic' ? [`Degradation ${r.degrade.description}.`, ''] : []),
-    `| method | PSNR (dB) ↑ | SSIM ↑ | MS-SSIM ↑ | GMSD ↓ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | LR-PSNR vs clean LR (dB) | calls / image (per tile) | median ms / image | output MP / min |`,
-    `|---|---|---|---|---|---|---|---|---|---|---|`,
+    `| method | PSNR (dB) ↑ | SSIM ↑ | MS-SSIM ↑ | GMSD ↓ | NIQE (ours) ↓ | LR-PSNR (dB) ↑ | LR-PSNR vs clean LR (dB) | calls / image (per tile) | GFLOP / image | median ms / image | output MP / min |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
   for (const m of r.methods) {
     if (!m.available) {
-      lines.push(`| ${m.id} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
+      lines.push(`| ${m.id} | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a |`);
       continue;
     }
     lines.push(
-      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.msssim, m.msssimStd, 4)} | ${pm(m.gmsd, m.gmsdStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.lrPsnrClean, 2)} | ${f(m.calls, 1)} (${f(m.callsPerTile, 1)}) | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
+      `| ${m.id} | ${pm(m.psnr, m.psnrStd, 2)} | ${pm(m.ssim, m.ssimStd, 4)} | ${pm(m.msssim, m.msssimStd, 4)} | ${pm(m.gmsd, m.gmsdStd, 4)} | ${pm(m.niqe, m.niqeStd, 2)} | ${pm(m.lrPsnr, m.lrPsnrStd, 2)} | ${f(m.lrPsnrClean, 2)} | ${f(m.calls, 1)} (${f(m.callsPerTile, 1)}) | ${m.gflopsPerImage != null ? f(m.gflopsPerImage, 0) : m.kind === 'diffusion' ? 'n/a' : '–'} | ${f(m.msMedian, 0)} | ${f(m.mpixPerMin, 2)} |`,
     );
   }
   lines.push('', `Mean ± std over images. NIQE: ours (models/niqe), ${variants || 'n/a'}; lower = more natural.`);
+  if (r.gflopsPerCall128 != null) {
+    lines.push(
+      '',
+      `GFLOP / image = denoiser calls (summed over tiles) × ${r.gflopsPerCall128} GFLOP per 128² call (the card's count of Conv/MatMul/Gemm MACs × 2); ` +
+        'for scale, the SkipDiff paper reports 2,848 G (SkipDiff) vs 17,799 G (SR3) per image with its own network and images.',
+    );
+  }
   const un = r.methods.filter((m) => !m.available);
   if (un.length) lines.push('', `Unavailable: ${un.map((m) => m.id).join(', ')}: ${un[0].reason}`);
   if (r.modelNote && !un.length) lines.push('', `Note: ${r.modelNote}`);
