@@ -25,6 +25,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { median } from './stats';
+import { denoiserFeeds, policyFeeds as policyFeedsOf } from './diffusion/feeds';
 import { loadModel, readCard, unloadModel, Rng, type ModelPackage } from './diffusion/index';
 
 export const PROVIDER_SETTINGS = ['auto', 'cpu', 'webgpu', 'dml', 'coreml', 'cuda'] as const;
@@ -194,12 +196,7 @@ function probeInputs(pkg: ModelPackage): Probe {
   const x = rng.fillNormal(new Float32Array(n));
   const c = new Float32Array(n);
   for (let i = 0; i < n; i++) c[i] = rng.uniform() * 2 - 1;
-  const [inX, inC, inG] = card.io.denoiser.inputs;
-  const feeds = {
-    [inX]: new ort.Tensor('float32', x, [1, 3, T, T]),
-    [inC]: new ort.Tensor('float32', c, [1, 3, T, T]),
-    [inG]: new ort.Tensor('float32', new Float32Array([0.6]), [1]),
-  };
+  const feeds = denoiserFeeds(card.io.denoiser, x, c, new Float32Array([0.6]), 1, T, T);
   let policyFeeds: Record<string, ort.Tensor> | null = null;
   const io = card.io.policy;
   if (pkg.policy && io) {
@@ -209,11 +206,7 @@ function probeInputs(pkg: ModelPackage): Probe {
     const t = Float32Array.from([0.3, 0.5, 0.1]);
     const h = new Float32Array(io.hidden);
     for (let i = 0; i < h.length; i++) h[i] = (rng.uniform() * 2 - 1) * 0.5;
-    policyFeeds = {
-      [io.inputs[0]]: new ort.Tensor('float32', px, [1, 3, S, S]),
-      [io.inputs[1]]: new ort.Tensor('float32', t, [1, 3]),
-      [io.inputs[2]]: new ort.Tensor('float32', h, [1, io.hidden]),
-    };
+    policyFeeds = policyFeedsOf(io, px, t, h, 1);
   }
   return { feeds, policyFeeds };
 }
@@ -536,13 +529,6 @@ export interface StepTiming {
   medianMs: number;
 }
 
-export const median = (xs: readonly number[]): number => {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-
 /**
  * Time one denoiser step of `batch` × size² on `provider` (seeded input; a warm-up call, then up to `runs`
  * calls, stopping early once `budgetMs` (default 15 s) is spent, at least one timed call).
@@ -558,11 +544,7 @@ export async function timeStep(provider: ProviderName, modelDir: string, o: { si
   const x = rng.fillNormal(new Float32Array(n));
   const c = new Float32Array(n);
   for (let i = 0; i < n; i++) c[i] = rng.uniform() * 2 - 1;
-  const feeds = {
-    [io.inputs[0]]: new ort.Tensor('float32', x, [batch, 3, size, size]),
-    [io.inputs[1]]: new ort.Tensor('float32', c, [batch, 3, size, size]),
-    [io.inputs[2]]: new ort.Tensor('float32', new Float32Array(batch).fill(0.5), [batch]),
-  };
+  const feeds = denoiserFeeds(io, x, c, new Float32Array(batch).fill(0.5), batch, size, size);
   let t = performance.now();
   await pkg.denoiser.run(feeds);
   const firstMs = performance.now() - t;

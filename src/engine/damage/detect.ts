@@ -15,6 +15,7 @@
  */
 import type { ImageF32 } from '../image';
 import { dilateMask, luminance, type Mask } from './mask';
+import { median } from '../stats';
 
 export interface DetectOptions {
   /** Line scales: half-length of the line and the offset of the side lines, in pixels. */
@@ -99,10 +100,9 @@ export function lineResponse(L: Float32Array, W: number, H: number, o: Pick<Requ
 export function robustStats(v: Float32Array, step = 1): { median: number; sigma: number } {
   const s: number[] = [];
   for (let i = 0; i < v.length; i += step) s.push(v[i]);
-  s.sort((a, b) => a - b);
-  const med = s[s.length >> 1] ?? 0;
-  const dev = s.map((x) => Math.abs(x - med)).sort((a, b) => a - b);
-  return { median: med, sigma: 1.4826 * (dev[dev.length >> 1] ?? 0) };
+  if (!s.length) return { median: 0, sigma: 0 };
+  const med = median(s, 'upper');
+  return { median: med, sigma: 1.4826 * median(s.map((x) => Math.abs(x - med)), 'upper') };
 }
 
 /** 8-connected components of the non-zero pixels of `m`: labels (0 = none) and per-label stats. */

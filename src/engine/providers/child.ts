@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { availableProviders, batchFor, median, providerOffers, ortVersion, runSelfTest, selectProvider, timeStep, vulkanStatus, type ProviderName, type SelectOptions } from '../providers';
+import { availableProviders, batchFor, providerOffers, ortVersion, runSelfTest, selectProvider, timeStep, vulkanStatus, type ProviderName, type SelectOptions } from '../providers';
+import { median } from '../stats';
 import type { DiffuseResult, IsolatedRequest } from './isolated';
 
 ort.env.logLevel = 'error';
