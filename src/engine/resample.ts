@@ -10,7 +10,7 @@
  * kernel by the factor (antialiasing), as PIL and PyTorch `antialias=True` do.
  */
 import type { ImageU8 } from './image';
-import { cubicA } from './metrics/resize';
+import { cubicA } from './diffusion/bicubic';
 
 export type ResampleKernel = 'lanczos3' | 'bicubic';
 

@@ -32,10 +32,11 @@ function cubic1(x: number, A: number) {
 function cubic2(x: number, A: number) {
   return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
 }
-function aaFilter(x: number) {
-  if (x < 0) x = -x;
-  if (x < 1) return cubic1(x, A_AA);
-  if (x < 2) return cubic2(x, A_AA);
+/** Keys' cubic convolution kernel with parameter a (PyTorch: −0.75; PIL, antialiased PyTorch, MATLAB: −0.5). */
+export function cubicA(x: number, a: number): number {
+  const t = Math.abs(x);
+  if (t <= 1) return cubic1(t, a);
+  if (t < 2) return cubic2(t, a);
   return 0;
 }
 
@@ -71,7 +72,7 @@ export function axisTaps(inSize: number, outSize: number, antialias = false): Ax
     let total = 0;
     const ws: number[] = [];
     for (let j = 0; j < xsize; j++) {
-      const v = aaFilter((j + xmin - center + 0.5) * invscale);
+      const v = cubicA((j + xmin - center + 0.5) * invscale, A_AA);
       ws.push(v);
       total += v;
     }

@@ -11,6 +11,7 @@
  *   as BasicSR's `matlab_functions.imresize`; NIQE uses it for its second scale.
  */
 import type { ImageF32, ImageU8 } from '../image';
+import { axisTaps, cubicA, type AxisTaps } from '../diffusion/bicubic';
 
 export interface Buf {
   width: number;
@@ -19,77 +20,12 @@ export interface Buf {
   data: Float64Array;
 }
 
-interface Taps {
-  start: Int32Array; // first source index per output (already clamped for PIL-style)
-  size: Int32Array; // number of taps per output
-  idx: Int32Array; // flattened [out][maxTaps] source indices (after border handling)
-  w: Float64Array; // flattened [out][maxTaps] weights
-  maxTaps: number;
-}
-
-export function cubicA(x: number, a: number): number {
-  const t = Math.abs(x);
-  if (t <= 1) return ((a + 2) * t - (a + 3)) * t * t + 1;
-  if (t < 2) return ((a * t - 5 * a) * t + 8 * a) * t - 4 * a;
-  return 0;
-}
-
-function tapsAA(inSize: number, outSize: number): Taps {
-  const scale = inSize / outSize;
-  const support = scale >= 1 ? 2 * scale : 2;
-  const invscale = scale >= 1 ? 1 / scale : 1;
-  const maxTaps = Math.ceil(support) * 2 + 1;
-  const start = new Int32Array(outSize);
-  const size = new Int32Array(outSize);
-  const idx = new Int32Array(outSize * maxTaps);
-  const w = new Float64Array(outSize * maxTaps);
-  for (let i = 0; i < outSize; i++) {
-    const center = scale * (i + 0.5);
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const xsize = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    let total = 0;
-    for (let j = 0; j < xsize; j++) {
-      const v = cubicA((j + xmin - center + 0.5) * invscale, -0.5);
-      w[i * maxTaps + j] = v;
-      idx[i * maxTaps + j] = xmin + j;
-      total += v;
-    }
-    if (total !== 0) for (let j = 0; j < xsize; j++) w[i * maxTaps + j] /= total;
-    start[i] = xmin;
-    size[i] = xsize;
-  }
-  return { start, size, idx, w, maxTaps };
-}
-
-function tapsTorchCubic(inSize: number, outSize: number): Taps {
-  const scale = inSize / outSize;
-  const maxTaps = 4;
-  const start = new Int32Array(outSize);
-  const size = new Int32Array(outSize).fill(4);
-  const idx = new Int32Array(outSize * 4);
-  const w = new Float64Array(outSize * 4);
-  for (let i = 0; i < outSize; i++) {
-    const src = scale * (i + 0.5) - 0.5;
-    const x0 = Math.floor(src);
-    const t = src - x0;
-    const ws = [cubicA(t + 1, -0.75), cubicA(t, -0.75), cubicA(1 - t, -0.75), cubicA(2 - t, -0.75)];
-    for (let k = 0; k < 4; k++) {
-      const j = Math.min(Math.max(x0 - 1 + k, 0), inSize - 1);
-      idx[i * 4 + k] = j;
-      w[i * 4 + k] = ws[k];
-    }
-    start[i] = x0 - 1;
-  }
-  return { start, size, idx, w, maxTaps };
-}
-
-function tapsMatlab(inSize: number, outSize: number, scale: number, antialias: boolean): Taps {
+/** MATLAB's taps, as tables of diffusion/bicubic.ts's layout (PyTorch's are that file's axisTaps). */
+function tapsMatlab(inSize: number, outSize: number, scale: number, antialias: boolean): AxisTaps {
   let kw = 4;
   const aa = scale < 1 && antialias;
   if (aa) kw = kw / scale;
   const p = Math.ceil(kw) + 2;
-  const start = new Int32Array(outSize);
-  const size = new Int32Array(outSize).fill(p);
   const idx = new Int32Array(outSize * p);
   const w = new Float64Array(outSize * p);
   const mirror = (j: number) => {
@@ -111,22 +47,21 @@ function tapsMatlab(inSize: number, outSize: number, scale: number, antialias: b
       total += v;
     }
     for (let k = 0; k < p; k++) w[i * p + k] /= total;
-    start[i] = left - 1;
   }
-  return { start, size, idx, w, maxTaps: p };
+  return { outSize, n: p, idx, w };
 }
 
-function applyW(src: Buf, outW: number, t: Taps): Buf {
+function applyW(src: Buf, outW: number, t: AxisTaps): Buf {
   const { width, height, channels: c } = src;
   const out = new Float64Array(outW * height * c);
   for (let y = 0; y < height; y++) {
     const row = y * width * c;
     for (let x = 0; x < outW; x++) {
-      const n = t.size[x];
+      const n = t.n;
       const o = (y * outW + x) * c;
       for (let ch = 0; ch < c; ch++) {
         let s = 0;
-        for (let k = 0; k < n; k++) s += t.w[x * t.maxTaps + k] * src.data[row + t.idx[x * t.maxTaps + k] * c + ch];
+        for (let k = 0; k < n; k++) s += t.w[x * n + k] * src.data[row + t.idx[x * n + k] * c + ch];
         out[o + ch] = s;
       }
     }
@@ -134,16 +69,16 @@ function applyW(src: Buf, outW: number, t: Taps): Buf {
   return { width: outW, height, channels: c, data: out };
 }
 
-function applyH(src: Buf, outH: number, t: Taps): Buf {
+function applyH(src: Buf, outH: number, t: AxisTaps): Buf {
   const { width, channels: c } = src;
   const rowLen = width * c;
   const out = new Float64Array(outH * rowLen);
   for (let y = 0; y < outH; y++) {
-    const n = t.size[y];
+    const n = t.n;
     const o = y * rowLen;
     for (let k = 0; k < n; k++) {
-      const wk = t.w[y * t.maxTaps + k];
-      const r = t.idx[y * t.maxTaps + k] * rowLen;
+      const wk = t.w[y * n + k];
+      const r = t.idx[y * n + k] * rowLen;
       for (let i = 0; i < rowLen; i++) out[o + i] += wk * src.data[r + i];
     }
   }
@@ -153,16 +88,16 @@ function applyH(src: Buf, outH: number, t: Taps): Buf {
 /** PyTorch antialiased bicubic (align_corners=False) to outW x outH. Values are not clamped. */
 export function resizeBicubicAA(src: Buf, outW: number, outH: number): Buf {
   let b = src;
-  if (outW !== src.width) b = applyW(b, outW, tapsAA(src.width, outW));
-  if (outH !== src.height) b = applyH(b, outH, tapsAA(src.height, outH));
+  if (outW !== src.width) b = applyW(b, outW, axisTaps(src.width, outW, true));
+  if (outH !== src.height) b = applyH(b, outH, axisTaps(src.height, outH, true));
   return b === src ? { ...src, data: src.data.slice() } : b;
 }
 
 /** PyTorch bicubic (a = -0.75, align_corners=False, no antialias) to outW x outH. Not clamped. */
 export function resizeBicubicTorch(src: Buf, outW: number, outH: number): Buf {
   let b = src;
-  if (outW !== src.width) b = applyW(b, outW, tapsTorchCubic(src.width, outW));
-  if (outH !== src.height) b = applyH(b, outH, tapsTorchCubic(src.height, outH));
+  if (outW !== src.width) b = applyW(b, outW, axisTaps(src.width, outW, false));
+  if (outH !== src.height) b = applyH(b, outH, axisTaps(src.height, outH, false));
   return b === src ? { ...src, data: src.data.slice() } : b;
 }
 
