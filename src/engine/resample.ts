@@ -119,3 +119,15 @@ export function resizeU8(img: ImageU8, w: number, h: number, kernel: ResampleKer
   }
   return { width: w, height: h, channels: c, data: out };
 }
+
+/** The classic methods of a restore (src/shared/types CLASSIC_METHODS). */
+export type ClassicMethod = 'bicubic' | 'lanczos';
+
+/**
+ * A classic method's resize of an 8-bit image (the one wrapper: classic restores, a portrait's
+ * Lanczos background, the bench's baselines): 'bicubic' PyTorch's Keys cubic (a = −0.75), 'lanczos'
+ * Lanczos-3; centre-aligned.
+ */
+export function resampleU8(img: ImageU8, w: number, h: number, method: ClassicMethod = 'lanczos'): ImageU8 {
+  return resizeU8(img, w, h, method === 'bicubic' ? 'bicubic' : 'lanczos3');
+}

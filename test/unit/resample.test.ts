@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
-import { resizeU8, lineTaps } from '../../src/engine/resample';
+import { resampleU8, resizeU8, lineTaps } from '../../src/engine/resample';
 import { resizeBicubicTorch } from '../../src/engine/metrics/resize';
 import type { ImageU8 } from '../../src/engine/image';
 
@@ -115,5 +115,13 @@ describe('strips', () => {
       expect(Buffer.from(a.data).equals(Buffer.from(c.data))).toBe(true);
       expect(Buffer.from(b.data).equals(Buffer.from(c.data))).toBe(true);
     }
+  });
+
+  it('resampleU8 is the classic methods: lanczos = Lanczos-3 (the default), bicubic = the Keys cubic', () => {
+    const src = pattern(23, 19);
+    expect(resampleU8(src, 69, 57).data).toEqual(resizeU8(src, 69, 57, 'lanczos3').data);
+    expect(resampleU8(src, 69, 57, 'lanczos').data).toEqual(resizeU8(src, 69, 57, 'lanczos3').data);
+    expect(resampleU8(src, 69, 57, 'bicubic').data).toEqual(resizeU8(src, 69, 57, 'bicubic').data);
+    expect(resampleU8(src, 69, 57, 'bicubic').data).not.toEqual(resampleU8(src, 69, 57, 'lanczos').data);
   });
 });
