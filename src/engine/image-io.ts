@@ -191,22 +191,8 @@ export interface EncodeOptions {
   grey?: boolean;
 }
 
-/** True when (almost) every pixel has R = G = B within `tol` (grey scans often carry a little chroma noise). */
-export function isGreyU8(img: ImageU8, tol = 2, allowedFraction = 0.001): boolean {
-  if (img.channels < 3) return true;
-  const n = img.width * img.height;
-  let off = 0;
-  const limit = Math.max(1, Math.floor(n * allowedFraction));
-  for (let i = 0; i < n; i++) {
-    const r = img.data[i * img.channels];
-    const g = img.data[i * img.channels + 1];
-    const b = img.data[i * img.channels + 2];
-    if (Math.abs(r - g) > tol || Math.abs(r - b) > tol || Math.abs(g - b) > tol) {
-      if (++off > limit) return false;
-    }
-  }
-  return true;
-}
+/** The grey verdict of src/engine/image.ts (kept under this name for its callers). */
+export { isGrey as isGreyU8 } from './image';
 
 /** Writes `buf` atomically: short temp file in the same folder, fsync, rename; the temp is removed on any failure. */
 export async function writeAtomic(outPath: string, buf: Buffer, noClobber = false): Promise<void> {

@@ -16,6 +16,36 @@ export interface ImageF32 {
   data: Float32Array;
 }
 
+/** A grey photo's R, G and B agree within this many 8-bit levels (grey scans carry a little chroma noise)… */
+export const GREY_TOLERANCE = 2;
+/** …on all but this fraction of its pixels (at least one pixel is always forgiven). */
+export const GREY_OUTLIER_FRACTION = 0.001;
+
+/**
+ * The one grey verdict (GREY_TOLERANCE, GREY_OUTLIER_FRACTION), of 8-bit pixels or of [0, 1] floats
+ * (compared in 8-bit levels): the diffusion engine then works on luminance and writes grey tiles,
+ * the portrait path keeps its faces grey, and the encoder writes one channel. 1–2 channels: grey.
+ */
+export function isGrey(img: ImageU8 | ImageF32): boolean {
+  const channels = 'channels' in img ? img.channels : 3;
+  if (channels < 3) return true;
+  const d = img.data;
+  // Floats hold levels/255; the margin absorbs float32 rounding of k/255 (8-bit data compare exactly).
+  const tol = d instanceof Uint8Array ? GREY_TOLERANCE : (GREY_TOLERANCE + 1e-3) / 255;
+  const n = img.width * img.height;
+  const limit = Math.max(1, Math.floor(n * GREY_OUTLIER_FRACTION));
+  let off = 0;
+  for (let i = 0, p = 0; i < n; i++, p += channels) {
+    const r = d[p];
+    const g = d[p + 1];
+    const b = d[p + 2];
+    if (Math.abs(r - g) > tol || Math.abs(r - b) > tol || Math.abs(g - b) > tol) {
+      if (++off > limit) return false;
+    }
+  }
+  return true;
+}
+
 export function u8ToF32(img: ImageU8): ImageF32 {
   const { width, height, channels, data } = img;
   const out = new Float32Array(width * height * 3);

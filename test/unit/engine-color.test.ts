@@ -1,6 +1,7 @@
 /** Colour correction, grey handling and tile blending weights. */
 import { describe, expect, it } from 'vitest';
-import { colorCorrectCHW, greyTileCHW, isGrey, toGreyImage } from '../../src/engine/diffusion/color';
+import { colorCorrectCHW, greyTileCHW, toGreyImage } from '../../src/engine/diffusion/color';
+import { GREY_TOLERANCE, isGrey, u8ToF32, type ImageU8 } from '../../src/engine/image';
 import { Rng } from '../../src/engine/diffusion/rng';
 import { accumulateTile, axisLayout, tileGrid } from '../../src/engine/diffusion/tiles';
 
@@ -131,6 +132,27 @@ describe('grey photos', () => {
       expect(x[p]).toBe(x[plane + p]);
       expect(x[p]).toBe(x[2 * plane + p]);
     }
+  });
+
+  it('one verdict for 8-bit pixels and their floats: channels within GREY_TOLERANCE levels, one outlier forgiven', () => {
+    const make = (d: number, outliers: number, channels = 3): ImageU8 => {
+      const n = 40 * 30;
+      const data = new Uint8Array(n * channels);
+      for (let i = 0; i < n; i++) {
+        const v = 20 + ((i * 37) % 200);
+        data[i * channels] = v;
+        data[i * channels + 1] = v + (i < outliers ? 9 : i % 2 ? d : 0);
+        data[i * channels + 2] = v;
+        if (channels === 4) data[i * channels + 3] = 255;
+      }
+      return { width: 40, height: 30, channels, data };
+    };
+    for (const [d, outliers, want] of [[GREY_TOLERANCE, 0, true], [GREY_TOLERANCE + 1, 0, false], [0, 1, true], [0, 2, false], [1, 1, true]] as const) {
+      expect(isGrey(make(d, outliers)), `Δ ${d}, ${outliers} outliers`).toBe(want);
+      expect(isGrey(u8ToF32(make(d, outliers))), `float Δ ${d}, ${outliers} outliers`).toBe(want);
+      expect(isGrey(make(d, outliers, 4)), `RGBA Δ ${d}, ${outliers} outliers`).toBe(want);
+    }
+    expect(isGrey({ width: 2, height: 1, channels: 1, data: Uint8Array.of(3, 200) })).toBe(true);
   });
 });
 

@@ -13,27 +13,10 @@
  * are blended with a smooth window, so the per-tile blur borders (replicated edges, identical for
  * both terms) leave no seam.
  *
- * Grey photos stay grey: an input whose channels agree within a small tolerance is processed as
- * luminance replicated to three channels and every output tile is written back as its luma.
+ * Grey photos stay grey: an input whose channels agree within a small tolerance (isGrey, image.ts) is
+ * processed as luminance replicated to three channels and every output tile is written back as its luma.
  */
 import type { ImageF32 } from '../image';
-
-/** True when R, G and B agree within `tol` on all but a fraction `frac` of the pixels. */
-export function isGrey(img: ImageF32, tol = 3 / 255, frac = 0.001): boolean {
-  const d = img.data;
-  const n = img.width * img.height;
-  let bad = 0;
-  const limit = Math.floor(n * frac);
-  for (let i = 0; i < n; i++) {
-    const r = d[i * 3];
-    const g = d[i * 3 + 1];
-    const b = d[i * 3 + 2];
-    if (Math.abs(r - g) > tol || Math.abs(g - b) > tol || Math.abs(r - b) > tol) {
-      if (++bad > limit) return false;
-    }
-  }
-  return true;
-}
 
 /** Luma (BT.601) replicated to three channels. */
 export function toGreyImage(img: ImageF32): ImageF32 {

@@ -16,9 +16,9 @@
  * noise. A chained pass holds its input (the previous pass's output) as well as its own output.
  */
 import { scaleRoute } from '../../shared/card';
-import type { ImageF32 } from '../image';
+import { isGrey, type ImageF32 } from '../image';
 import { bicubicResize } from './bicubic';
-import { isGrey, toGreyImage } from './color';
+import { toGreyImage } from './color';
 import { addCounters, newCounters } from './denoiser';
 import type { ModelPackage } from './models';
 import { estimateCalls, parseSampler, splitFor, usesSplit } from './plan';
