@@ -41,6 +41,24 @@ describe('Telea inpainting', () => {
     expect(maxErr(out, img, m.data)).toBeLessThan(0.05);
     expect(maxErr(dmg, img, m.data)).toBeGreaterThan(0.3);
   });
+  it('keeps the hue of a grainy sepia print with a bright halo round the mask (no blue or red streaks)', () => {
+    const W = 64, H = 48;
+    const d = new Float32Array(W * H * 3);
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) - 0.5;
+    for (let i = 0; i < W * H; i++) { const g = 0.12 * rnd(); d[i * 3] = 0.35 + g + 0.03 * rnd(); d[i * 3 + 1] = 0.27 + g + 0.03 * rnd(); d[i * 3 + 2] = 0.1 + g + 0.03 * rnd(); }
+    const mask = emptyMask(W, H);
+    for (let x = 5; x < 59; x++) for (let y = 22; y < 26; y++) mask.data[y * W + x] = 255;
+    // The scratch's soft edge, outside the mask: whitish.
+    for (let x = 5; x < 59; x++) for (const y of [21, 26]) d.set([0.8, 0.78, 0.74], (y * W + x) * 3);
+    const img = { width: W, height: H, data: d };
+    const worst = (o: ImageF32) => { let m = Infinity; for (let i = 0; i < W * H; i++) if (mask.data[i]) m = Math.min(m, o.data[i * 3] - o.data[i * 3 + 2]); return m; };
+    // Sepia: red above blue everywhere in the fill (the halo itself has R − B = 0.06).
+    expect(worst(inpaintTelea(img, mask))).toBeGreaterThan(0.05);
+    expect(worst(inpaintTelea(img, mask, { order: 0 }))).toBeGreaterThan(0.05);
+    // Per-channel gradients, unclamped (the first version): hue flips to blue somewhere.
+    expect(worst(inpaintTelea(img, mask, { greyGradient: false, clampRange: false }))).toBeLessThan(0.05);
+  });
   it('leaves an image with an empty or full mask unchanged and refuses a mask of another size', () => {
     const img = smooth(16, 16);
     expect(inpaintTelea(img, emptyMask(16, 16)).data).toEqual(img.data);

@@ -95,6 +95,16 @@ function solve(T: Float64Array, f: Uint8Array, a: number, b: number): number {
 export interface InpaintOptions {
   /** Neighbourhood radius ε in pixels (default 5; OpenCV's examples use 3 – 5). */
   radius?: number;
+  /**
+   * 1: each known pixel q contributes its first-order estimate I(q) + ∇I(q)·(p − q) (Telea's paper);
+   * 0: I(q) alone (a weighted mean, what OpenCV's INPAINT_TELEA effectively does: it bounds the
+   * gradient term to ≤ √2 grey levels).
+   */
+  order?: 0 | 1;
+  /** With order 1: one gradient for all channels (of their mean), so the extrapolation shifts brightness, never hue (default true: per-channel gradients turned grain and a damage halo into blue and red streaks on sepia prints). */
+  greyGradient?: boolean;
+  /** Clamp the filled value, per channel, to the range of the known pixels it came from (no overshoot; default true). */
+  clampRange?: boolean;
 }
 
 /**
@@ -106,6 +116,9 @@ export function inpaintTelea(img: ImageF32, mask: Mask, opts: InpaintOptions = {
   const { width: W, height: H } = img;
   if (mask.width !== W || mask.height !== H) throw new Error(`inpaint: mask is ${mask.width}×${mask.height}, image ${W}×${H}`);
   const eps = opts.radius ?? 5;
+  const order = opts.order ?? 1;
+  const clampRange = opts.clampRange ?? true;
+  const greyGradient = opts.greyGradient ?? true;
   const out = new Float32Array(img.data);
   const n = W * H;
   const f = new Uint8Array(n);
@@ -146,6 +159,7 @@ export function inpaintTelea(img: ImageF32, mask: Mask, opts: InpaintOptions = {
     gx /= gl; gy /= gl;
     let sw = 0;
     let s0 = 0, s1 = 0, s2 = 0;
+    let lo0 = 1, lo1 = 1, lo2 = 1, hi0 = 0, hi1 = 0, hi2 = 0;
     for (let qy = Math.max(0, py - ri); qy <= Math.min(H - 1, py + ri); qy++) {
       for (let qx = Math.max(0, px - ri); qx <= Math.min(W - 1, px + ri); qx++) {
         const q = qy * W + qx;
@@ -162,22 +176,29 @@ export function inpaintTelea(img: ImageF32, mask: Mask, opts: InpaintOptions = {
         // ∇I at q from known (not INSIDE) neighbours, per channel.
         const okR = qx + 1 < W && f[q + 1] !== INSIDE, okL = qx > 0 && f[q - 1] !== INSIDE;
         const okD = qy + 1 < H && f[q + W] !== INSIDE, okU = qy > 0 && f[q - W] !== INSIDE;
-        for (let c = 0; c < 3; c++) {
+        const grad = (c: number): number => {
           const v = out[q * 3 + c];
           let ix = 0, iy = 0;
           if (okR && okL) ix = (out[(q + 1) * 3 + c] - out[(q - 1) * 3 + c]) / 2; else if (okR) ix = out[(q + 1) * 3 + c] - v; else if (okL) ix = v - out[(q - 1) * 3 + c];
           if (okD && okU) iy = (out[(q + W) * 3 + c] - out[(q - W) * 3 + c]) / 2; else if (okD) iy = out[(q + W) * 3 + c] - v; else if (okU) iy = v - out[(q - W) * 3 + c];
-          const e = v + ix * rx + iy * ry;
-          if (c === 0) s0 += w * e; else if (c === 1) s1 += w * e; else s2 += w * e;
+          return ix * rx + iy * ry;
+        };
+        const gGrey = order && greyGradient ? (grad(0) + grad(1) + grad(2)) / 3 : 0;
+        for (let c = 0; c < 3; c++) {
+          const v = out[q * 3 + c];
+          const e = !order ? v : greyGradient ? v + gGrey : v + grad(c);
+          if (c === 0) { s0 += w * e; if (v < lo0) lo0 = v; if (v > hi0) hi0 = v; }
+          else if (c === 1) { s1 += w * e; if (v < lo1) lo1 = v; if (v > hi1) hi1 = v; }
+          else { s2 += w * e; if (v < lo2) lo2 = v; if (v > hi2) hi2 = v; }
         }
         sw += w;
       }
     }
     if (sw > 0) {
-      const cl = (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
-      out[p * 3] = cl(s0 / sw);
-      out[p * 3 + 1] = cl(s1 / sw);
-      out[p * 3 + 2] = cl(s2 / sw);
+      const cl = clampRange ? (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v) : (v: number) => (v < 0 ? 0 : v > 1 ? 1 : v);
+      out[p * 3] = cl(s0 / sw, lo0, hi0);
+      out[p * 3 + 1] = cl(s1 / sw, lo1, hi1);
+      out[p * 3 + 2] = cl(s2 / sw, lo2, hi2);
     }
   };
   while (heap.size) {
