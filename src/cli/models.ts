@@ -8,8 +8,9 @@ export function registerModelsCommand(program: Command): void {
     .description('list model packages')
     .option('--json', 'JSON output')
     .action(async (o: { json?: boolean }) => {
-      const { discoverModels } = await import('../engine/diffusion/index');
-      const list = await discoverModels(defaultModelDirs());
+      // Cards only (schema, files present): no onnxruntime session is opened to list packages.
+      const { listPackages } = await import('../engine/catalogue');
+      const list = listPackages(defaultModelDirs());
       if (o.json) {
         process.stdout.write(JSON.stringify(list.map((m) => ({ id: m.id, ok: m.ok, error: m.error, dir: m.dir, task: m.card?.task, scales: m.card?.scales, trainedOn: m.card?.trainedOn })), null, 2) + '\n');
         return;

@@ -9,8 +9,8 @@
  *                                        CPU reference (max |Δ| ≤ 1e-3 by default) and its step time
  *   batchFor(provider, tile)             tiles per onnxruntime call (bounded by batch × tile area)
  *
- * The self-test loads the package with `loadModel(dir, { providers: [p] })`, so the session that passed
- * is the very one a restore reuses (loadModel caches per dir/threads/providers). A provider that is
+ * The self-test opens the package through the catalogue's `session(dir, { provider: p })`, so the session that
+ * passed is the very one a restore reuses (the catalogue caches per dir/threads/provider). A provider that is
  * missing, fails to start, disagrees with the CPU, times out or (for `auto` only) is slower than the
  * CPU is skipped with a one-line reason; CPU is always the last resort and never fails over.
  * Decisions are cached in memory per (model, setting, threads, tolerance).
@@ -27,7 +27,9 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { median } from './stats';
 import { denoiserFeeds, policyFeeds as policyFeedsOf } from './diffusion/feeds';
-import { loadModel, readCard, unloadModel, Rng, type ModelPackage } from './diffusion/index';
+import { Rng } from './diffusion/rng';
+import type { ModelPackage } from './diffusion/models';
+import { readCard, releaseSession, session } from './catalogue';
 
 export const PROVIDER_SETTINGS = ['auto', 'cpu', 'webgpu', 'dml', 'coreml', 'cuda'] as const;
 export type ProviderSetting = (typeof PROVIDER_SETTINGS)[number];
@@ -283,7 +285,7 @@ export async function runSelfTest(provider: ProviderName, modelDir: string, opts
   const refKey = `${resolve(modelDir)}|${opts.threads ?? 0}`;
   let ref = cpuReference.get(refKey);
   if (!ref) {
-    ref = loadModel(modelDir, { threads: opts.threads, providers: ['cpu'] }).then((m) => runProbe(m, probeInputs(m)));
+    ref = session(modelDir, { threads: opts.threads, provider: 'cpu' }).then((m) => runProbe(m, probeInputs(m)));
     cpuReference.set(refKey, ref);
     ref.catch(() => cpuReference.delete(refKey));
   }
@@ -299,7 +301,7 @@ export async function runSelfTest(provider: ProviderName, modelDir: string, opts
   const t0 = performance.now();
   try {
     const work = (async () => {
-      pkg = await loadModel(modelDir, { threads: opts.threads, providers: [provider] });
+      pkg = await session(modelDir, { threads: opts.threads, provider });
       base.loadMs = performance.now() - t0;
       return runProbe(pkg, probeInputs(pkg));
     })();
@@ -311,11 +313,11 @@ export async function runSelfTest(provider: ProviderName, modelDir: string, opts
     const res: SelfTestResult = { ...base, maxAbsDiff: diff, ms: out.ms, firstMs: out.firstMs, ok: diff <= tolerance };
     if (!res.ok) {
       res.error = `disagrees with the CPU: max |Δ| ${Number.isFinite(diff) ? diff.toExponential(2) : String(diff)} > ${tolerance}`;
-      if (pkg) await unloadModel(pkg).catch(() => {});
+      if (pkg) await releaseSession(pkg).catch(() => {});
     }
     return res;
   } catch (e) {
-    if (pkg) await unloadModel(pkg).catch(() => {});
+    if (pkg) await releaseSession(pkg).catch(() => {});
     return { ...base, loadMs: performance.now() - t0, error: `failed to start: ${shortError(e)}` };
   }
 }
@@ -456,7 +458,7 @@ async function decide(setting: ProviderSetting, modelDir: string, opts: SelectOp
       }
       tried.push({ provider: p, ok: false, reason: `works but is slower than the cpu (${fmtMs(st.ms)} vs ${fmtMs(st.cpuMs)} per ${tile}² step${batched ? `; ${batched}` : '; software adapter?'})`, selfTest: st });
       // Free the session the self-test opened (device memory) unless the test ran elsewhere.
-      if (!opts.selfTests?.[p]) await loadModel(modelDir, { threads: opts.threads, providers: [p] }).then(unloadModel).catch(() => {});
+      if (!opts.selfTests?.[p]) await session(modelDir, { threads: opts.threads, provider: p }).then(releaseSession).catch(() => {});
       continue;
     }
     tried.push({ provider: p, ok: true, reason: 'passed', selfTest: st });
@@ -537,7 +539,7 @@ export async function timeStep(provider: ProviderName, modelDir: string, o: { si
   const size = o.size ?? 128;
   const batch = o.batch ?? 1;
   const runs = Math.max(1, o.runs ?? 3);
-  const pkg = await loadModel(modelDir, { threads: o.threads, providers: [provider] });
+  const pkg = await session(modelDir, { threads: o.threads, provider });
   const io = pkg.card.io.denoiser;
   const n = batch * 3 * size * size;
   const rng = new Rng(99, size * 64 + batch);

@@ -13,9 +13,10 @@ import { detectDamage } from './damage/detect';
 import { inpaintTelea } from './damage/inpaint';
 import { cropMask, fitMask, maskFromImage, maskPixels, type Mask } from './damage/mask';
 import { isClassicMethod, type FaceParams, type Region, type RepairRecord, type RestoreParams, type ResultFields } from '../shared/types';
-import { pickForScale, pickNaturalByDegradation } from '../shared/card';
 import { autoDegraded, estimateDegradation, type DegradationEstimate } from './degradation';
-import { choiceInfo, openModel } from './sessions';
+import { Catalogue, choiceInfo, openModel } from './catalogue';
+
+export { resolveMethod } from './catalogue';
 
 export interface RestoreRequest {
   input: string;
@@ -78,43 +79,18 @@ function loadMetrics(): Promise<MetricsModule | null> {
   return metricsModule;
 }
 
-export async function resolveModelDir(id: string, modelDirs: string[]): Promise<string> {
-  const { discoverModels } = await loadDiffusion();
-  const list = await discoverModels(modelDirs);
-  const hit = list.find((m) => m.id === id);
-  if (!hit) throw new InputError('UNSUPPORTED', id, `unknown method or model "${id}"`);
-  if (!hit.ok) throw new InputError('UNSUPPORTED', id, `model "${id}" is broken: ${hit.error}`);
-  return hit.dir;
-}
-
-/** 'auto' picks the natural model for the scale when one exists, else Lanczos. */
-export async function resolveMethod(method: string, scale: number, modelDirs: string[]): Promise<string> {
-  if (method !== 'auto') return method;
-  try {
-    const { discoverModels } = await loadDiffusion();
-    const list = await discoverModels(modelDirs);
-    // Also a natural package that reaches the scale by its own passes and a downscale (natural-x4 at ×2 and ×8:
-    // better than Lanczos there too, bench/results/set14-x{2,8}-crop256.md).
-    const natural = pickForScale(list, 'natural', scale);
-    return natural ? natural.id : 'lanczos';
-  } catch {
-    return 'lanczos';
-  }
-}
-
 /**
  * `auto`'s natural package for this photo (the whole photo, also for a preview region, so previews and
  * the full restore agree): the degradation estimate of a centre crop of at most 1024² and the file's
  * JPEG tables decide between the bicubic-trained and the real/old-photo packages (pickNaturalByDegradation).
  */
-export async function autoChoice(photo: ImageU8, file: string, scale: number, modelDirs: string[]): Promise<{ model: string; reason: string; estimate: DegradationEstimate }> {
+export async function autoChoice(photo: ImageU8, file: string, scale: number, models: Catalogue): Promise<{ model: string; reason: string; estimate: DegradationEstimate }> {
   const { readFile } = await import('node:fs/promises');
   const side = (n: number) => Math.min(n, 1024);
   const crop = cropU8(photo, { x: (photo.width - side(photo.width)) >> 1, y: (photo.height - side(photo.height)) >> 1, w: side(photo.width), h: side(photo.height) });
   const estimate = estimateDegradation(crop, new Uint8Array(await readFile(file)), file);
   const { degraded, reason } = autoDegraded(estimate);
-  const { discoverModels } = await loadDiffusion();
-  const hit = pickNaturalByDegradation(await discoverModels(modelDirs), scale, degraded);
+  const hit = models.naturalFor(scale, degraded);
   const kind = hit?.card?.degradation?.kind;
   return { model: hit ? hit.id : 'lanczos', reason: `${reason}: ${degraded ? 'degraded' : 'clean'}, ${hit ? `${kind}-trained ${hit.id}` : 'no natural package'}`, estimate };
 }
@@ -162,10 +138,12 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   const W = rgb.width * scale;
   const H = rgb.height * scale;
   const info0: Record<string, unknown> = {};
-  let method = await resolveMethod(params.method, scale, req.modelDirs);
+  // One listing of the model folders (cards only, no sessions) for every choice this restore makes.
+  const models = Catalogue.list(req.modelDirs);
+  let method = models.resolveMethod(params.method, scale);
   if (params.method === 'auto' && method !== 'lanczos') {
     // an estimate that fails (odd JPEG tables in a file the decoder accepted) keeps resolveMethod's pick
-    const choice = await autoChoice(full, req.input, scale, req.modelDirs).catch((e: Error) => ({ model: method, reason: `no estimate (${e.message}): default pick`, estimate: null }));
+    const choice = await autoChoice(full, req.input, scale, models).catch((e: Error) => ({ model: method, reason: `no estimate (${e.message}): default pick`, estimate: null }));
     method = choice.model;
     info0.autoChoice = choice;
   }
@@ -174,7 +152,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   let autoDetected: Awaited<ReturnType<typeof import('./faces/portrait')['detectPortraitFaces']>> | null = null;
   if (params.method === 'auto' && params.autoFaces !== false) {
     const pm = await import('./faces/portrait');
-    const { face } = await pm.portraitModels({ modelDirs: req.modelDirs, scale });
+    const face = models.face();
     if (face) {
       check();
       ctx.onProgress?.({ fraction: 0, message: 'looking for faces' });
@@ -211,6 +189,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       seed: params.seed,
       sampler: params.sampler,
       modelDirs: req.modelDirs,
+      catalogue: models,
       threads: req.threads,
       provider: req.provider,
       signal: ctx.signal,
@@ -230,8 +209,8 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     info.portrait = r.info;
   } else {
     const diff = await loadDiffusion();
-    const dir = await resolveModelDir(method, req.modelDirs);
-    // Execution provider: self-tested once per (model, setting), CPU fallback with a reason (sessions.ts).
+    const { dir } = models.byId(method);
+    // Execution provider: self-tested once per (model, setting), CPU fallback with a reason (catalogue.ts).
     const { model, choice } = await openModel(dir, { threads: req.threads, provider: req.provider });
     if (choice) info.providerChoice = choiceInfo(choice);
     check();

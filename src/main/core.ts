@@ -8,6 +8,7 @@ import sharp from 'sharp';
 import { channels, isChannel, type Channel, type ChannelReturns, type ErrorCode, type EventName, type EventPayloads, type IpcResult, type ParsedArgs } from '../shared/contract';
 import { isClassicMethod, type MethodInfo, type ModelInfo } from '../shared/types';
 import { reachableScales } from '../shared/card';
+import { Catalogue, listPackages } from '../engine/catalogue';
 import { acquireLibraryLock, openDatabase, type DB } from './db';
 import { Library } from './library';
 import { JobQueue } from './queue';
@@ -135,12 +136,16 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
   /** The card's reference speed (metrics.msPerCall128) per model id. */
   const cardSpeed = new Map<string, number | null>();
   let modelsCache: { at: number; list: ModelInfo[] } | null = null;
+  /** Whether `portrait` has a face package ('face-blind' or 'face'), as the engine picks it. */
+  let faceInstalled = false;
   async function listModels(): Promise<ModelInfo[]> {
     if (modelsCache && Date.now() - modelsCache.at < 30_000) return modelsCache.list;
     let list: ModelInfo[] = [];
     try {
-      const { discoverModels } = await import('../engine/diffusion/index');
-      const found = await discoverModels(modelDirs);
+      // Cards only (schema, files present): the main process never opens an onnxruntime session (or loads
+      // onnxruntime) to list models; a package whose ONNX cannot be opened fails its restore with the reason.
+      const found = listPackages(modelDirs);
+      faceInstalled = !!Catalogue.of(found).face();
       list = found.map((m) =>
         m.ok && m.card
           ? {
@@ -248,8 +253,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       const bad = await repairProblem(a.params.repair, a.photoIds.map((id) => library.get(id)!), (p) => isGranted(p) || library.ownsFile(p));
       if (bad) throw new HandlerError(bad.code, bad.message);
       if (a.params.method === 'portrait') {
-        const models = await listModels();
-        if (!models.some((m) => m.ok && m.task === 'face')) throw new HandlerError('UNSUPPORTED', 'portrait needs a face model package (models/face-x8)');
+        await listModels();
+        if (!faceInstalled) throw new HandlerError('UNSUPPORTED', 'portrait needs a face model package (models/face-x8)');
       } else if (a.params.method !== 'auto' && !isClassicMethod(a.params.method)) {
         const m = (await listModels()).find((x) => x.id === a.params.method);
         if (!m) throw new HandlerError('BAD_ARGS', `unknown method "${a.params.method}"`);
@@ -290,7 +295,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
         { id: 'lanczos', label: 'Lanczos (classic)', kind: 'classic', scales: [2, 4, 8] },
         { id: 'bicubic', label: 'Bicubic (classic)', kind: 'classic', scales: [2, 4, 8] },
       ];
-      if (models.some((m) => m.ok && m.task === 'face')) {
+      if (faceInstalled) {
         out.push({ id: 'portrait', label: 'Portrait (faces restored by the face model, the rest enlarged)', kind: 'diffusion', scales: [2, 4, 8] });
       }
       for (const m of models) if (m.ok) out.push({ id: m.id, label: `${m.id} (${m.task}, ${m.trainedOn}-trained)`, kind: 'diffusion', scales: m.scales ?? [] });

@@ -18,6 +18,7 @@ import { softwareVulkanEnv, SWIFTSHADER_ICD, type ProviderChoice } from '../../s
 import { runIsolated } from '../../src/engine/providers/isolated';
 import { EngineClient } from '../../src/main/engine-client';
 import { requirePrereq } from '../prereq';
+import { hasShared, SHARED_DATA, sharedSkipReason } from '../helpers/shared-data';
 import type { RestoreOutcome, RestoreRequest } from '../../src/engine/restore';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -169,9 +170,39 @@ describe.skipIf(!!SKIP)('webgpu on SwiftShader (software Vulkan)', () => {
       expect(r.method).toBe('portrait');
       expect(r.info.provider).toBe('webgpu');
       expect((r.info.providerChoice as ProviderChoice).provider).toBe('webgpu');
-      const pi = r.info.portrait as { background: string; provider: string };
+      const pi = r.info.portrait as { background: string; provider: string; backgroundProvider: string | null };
       expect(pi.background).toBe('tiny-x4');
       expect(pi.provider).toBe('webgpu');
+      expect(pi.backgroundProvider).toBe('webgpu');
+    }, 240_000);
+
+    it.skipIf(!hasShared)(`an auto restore that finds a face runs the face model on the chosen provider too${hasShared ? '' : ` (skipped: ${sharedSkipReason})`}`, async () => {
+      // A 32 px face (faces/val) on a plain 96² ground: the detector finds it and, over a Lanczos background
+      // (only the face package installed), the face model restores it. The face pass must say webgpu.
+      const faceDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpu-webgpu-face-'));
+      fs.symlinkSync(path.join(MODELS, 'tiny-face-x8'), path.join(faceDir, 'tiny-face-x8'));
+      const photo = path.join(dir, 'face.png');
+      const face = await sharp(path.join(SHARED_DATA, 'faces/val/00003.png')).resize(32, 32).removeAlpha().png().toBuffer();
+      await sharp({ create: { width: 96, height: 96, channels: 3, background: '#807060' } }).composite([{ input: face, left: 32, top: 32 }]).png().toFile(photo);
+      const r: RestoreOutcome = await client.run(5, {
+        input: photo,
+        output: path.join(dir, 'auto-face-webgpu.png'),
+        params: { scale: 2, method: 'auto', sampler: 'ddim:2', fidelity: 0.5, seed: 7 },
+        format: 'png',
+        modelDirs: [faceDir],
+        threads: 1,
+        provider: 'webgpu',
+      });
+      expect(r.method).toBe('portrait');
+      expect(r.info.autoFaces).toMatchObject({ found: 1, restorable: 1, picked: 'portrait' });
+      const pi = r.info.portrait as { background: string; faceModel: string; faces: { restored: boolean }[]; faceProvider: string | null; backgroundProvider: string | null };
+      expect(pi.background).toBe('lanczos');
+      expect(pi.faceModel).toBe('tiny-face-x8');
+      expect(pi.faces.map((f) => f.restored)).toEqual([true]);
+      expect(pi.backgroundProvider).toBeNull();
+      expect(pi.faceProvider).toBe('webgpu');
+      expect(r.info.provider).toBe('webgpu');
+      expect(r.info.providerChoice as ProviderChoice).toMatchObject({ setting: 'webgpu', provider: 'webgpu' });
     }, 240_000);
   });
 });

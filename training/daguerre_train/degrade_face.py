@@ -116,8 +116,19 @@ def draw_params(cfg: FaceDegradeConfig, g: torch.Generator, min_scale: float = 0
     }
 
 
-def degrade_one(hr01: torch.Tensor, p: dict, cfg: FaceDegradeConfig, g: torch.Generator):
-    """hr01 [1,3,S,S] in [0,1] -> (hr01 (grey when p['grey']), lq01 [1,3,S,S] uint8 levels / 255)."""
+def draw_extras(p: dict, S: int, g: torch.Generator) -> dict:
+    """The rest of one sample's random draws (noise field, colour shift) from `g`, in the order degrade_one
+    uses them; they depend on the parameters only, never on the image, so a caller can draw a whole batch in
+    one process and apply it in another (trainer.py --data-workers) with the same result."""
+    lr_size = max(1, int(round(S / p["scale"])))
+    noise = torch.randn((1, 1 if p["grey_noise"] else 3, lr_size, lr_size), generator=g) if p["noise"] > 0 else None
+    shift = (torch.rand(3, generator=g) * 2 - 1) if p["jitter"] else None
+    return {"noise_field": noise, "shift": shift}
+
+
+def apply_one(hr01: torch.Tensor, p: dict, extras: dict, cfg: FaceDegradeConfig):
+    """hr01 [1,3,S,S] in [0,1] -> (hr01 (grey when p['grey']), lq01 [1,3,S,S] uint8 levels / 255). No randomness:
+    everything random is in `p` (draw_params) and `extras` (draw_extras)."""
     S = hr01.shape[-1]
     if p["grey"]:
         hr01 = luminance(hr01)
@@ -127,13 +138,12 @@ def degrade_one(hr01: torch.Tensor, p: dict, cfg: FaceDegradeConfig, g: torch.Ge
     lr_size = max(1, int(round(S / p["scale"])))
     x = resize(x, lr_size, p["down"])
     if p["noise"] > 0:
-        n = torch.randn((1, 1 if p["grey_noise"] else 3, lr_size, lr_size), generator=g).to(x.device)
-        x = x + n * (p["noise"] / 255.0)
+        x = x + extras["noise_field"].to(x.device) * (p["noise"] / 255.0)
     x = x.clamp(0, 1)
     if p["jpeg"] is not None:
         x = jpeg(x, p["jpeg"])
     if p["jitter"]:
-        shift = (torch.rand(3, generator=g) * 2 - 1) * (cfg.jitter_shift / 255.0)
+        shift = extras["shift"] * (cfg.jitter_shift / 255.0)
         x = x + shift.view(1, 3, 1, 1).to(x.device)
     if p["grey"]:
         x = luminance(x)
@@ -141,6 +151,25 @@ def degrade_one(hr01: torch.Tensor, p: dict, cfg: FaceDegradeConfig, g: torch.Ge
     x = resize(x, S, p["up"]) if lr_size != S else x
     x = torch.round(x.clamp(0, 1) * 255.0) / 255.0  # the app feeds an 8-bit aligned crop
     return hr01, x
+
+
+def degrade_one(hr01: torch.Tensor, p: dict, cfg: FaceDegradeConfig, g: torch.Generator):
+    """hr01 [1,3,S,S] in [0,1] -> (hr01 (grey when p['grey']), lq01 [1,3,S,S] uint8 levels / 255)."""
+    return apply_one(hr01, p, draw_extras(p, hr01.shape[-1], g), cfg)
+
+
+def draw_face_batch(B: int, S: int, cfg: FaceDegradeConfig, g: torch.Generator, min_scale=None):
+    """Every random draw of degrade_face_batch for B samples of size S, in its order: [(params, extras)]."""
+    out = []
+    for ms in per_sample_min_scale(B, min_scale):
+        p = draw_params(cfg, g, ms)
+        out.append((p, draw_extras(p, S, g)))
+    return out
+
+
+def per_sample_min_scale(B: int, min_scale):
+    return [0.0] * B if min_scale is None else ([float(min_scale)] * B if not isinstance(min_scale, (list, tuple))
+                                                else [float(v) for v in min_scale])
 
 
 def degrade_face_batch(hr_uint8: torch.Tensor, cfg: FaceDegradeConfig | None = None,
@@ -154,8 +183,7 @@ def degrade_face_batch(hr_uint8: torch.Tensor, cfg: FaceDegradeConfig | None = N
     cfg = cfg or FaceDegradeConfig()
     g = generator if generator is not None else torch.Generator().manual_seed(0)
     B = hr_uint8.shape[0]
-    ms = [0.0] * B if min_scale is None else ([float(min_scale)] * B if not isinstance(min_scale, (list, tuple))
-                                              else [float(v) for v in min_scale])
+    ms = per_sample_min_scale(B, min_scale)
     hr01 = hr_uint8.float() / 255.0
     hrs, lqs, params = [], [], []
     for i in range(B):

@@ -19,10 +19,11 @@ import torch.nn.functional as F
 from . import checkpoint as ckpt
 from .data import FaceBlindData, FaceData, PatchData
 from .degrade import degrade_batch
-from .degrade_face import degrade_face_batch
+from .degrade_face import FaceDegradeConfig, degrade_face_batch, draw_face_batch
 from .ema import EMA
 from .model import PRESETS, Denoiser, UNetConfig, n_params
 from .schedule import alpha_bars
+from .workers import DegradePool, Feeder, face_blind_pending, natural_real_pending
 
 
 def gamma_tables(kind: str, T: int, device):
@@ -103,6 +104,42 @@ def val_loss(model, val_x, scale, g_values, loss_kind, device, autocast):
     return out
 
 
+def make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device):
+    """--data-workers K > 0: a Feeder whose produce() makes, in the main process and in the serial loop's order, every
+    random draw of one step (data, degradation seeds/parameters, gamma, noise), and leaves the degradation to K
+    worker processes, --prefetch batches ahead. None where the serial path is used (K = 0, or a degradation that
+    runs on the device anyway)."""
+    K = getattr(args, "data_workers", 0)
+    if K <= 0:
+        return None
+    if args.task == "face-blind":
+        cfg = FaceDegradeConfig()
+
+        def produce():
+            x, min_scale = data.batch(args.batch, gen)
+            drawn = draw_face_batch(x.shape[0], x.shape[-1], cfg, cpu_gen, min_scale)
+            gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
+            noise = torch.randn(tuple(x.shape), generator=gen, device=device)
+            return face_blind_pending(x, drawn, K, device, extra=(gamma, noise))
+    elif args.task == "natural" and args.degrade == "real":
+        real_p = getattr(args, "real_p", 0.8)
+
+        def produce():
+            x = data.batch(args.batch, cpu_gen)
+            seeds = torch.randint(0, 2 ** 31 - 1, (x.shape[0],), generator=cpu_gen).tolist()  # as degrade.real_lr
+            gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
+            noise = torch.randn(tuple(x.shape), generator=gen, device=device)
+            return natural_real_pending(x, seeds, args.scale, real_p, K, device, extra=(gamma, noise))
+    else:
+        print(f"[data] --data-workers {K} ignored: task {args.task} / --degrade {args.degrade} degrades on the "
+              f"{device} in the step", flush=True)
+        return None
+    t0 = time.time()
+    pool = DegradePool(K)
+    print(f"[data] {K} degradation workers ({time.time() - t0:.1f}s), {args.prefetch} batches in flight", flush=True)
+    return Feeder(pool, produce, depth=args.prefetch)
+
+
 def train(args):
     t_start = time.time()
     torch.set_num_threads(args.threads)  # (interop threads are set to 1 by train.py before any torch work)
@@ -125,7 +162,10 @@ def train(args):
     elif args.task == "face":
         data = FaceData(args.data, device=device, limit=args.limit, size=args.patch)
     else:
-        data = PatchData(args.data, patch=args.patch, device=device, limit=args.limit)
+        # --data-workers with --degrade real: patches are cut on the host (the same crops), so that producing a
+        # batch never waits for the device
+        host = getattr(args, "data_workers", 0) > 0 and args.degrade == "real"
+        data = PatchData(args.data, patch=args.patch, device="cpu" if host else device, limit=args.limit)
     print(f"[data] {len(data)} images from {args.data} on {device} in {time.time() - t0:.1f}s", flush=True)
     val_x = None
     if args.val_data:
@@ -190,68 +230,78 @@ def train(args):
     session_train0 = state["train_seconds"]
     model.train()
     stop = None
-    while stop is None:
-        step = state["step"]
-        # lr: linear warmup then constant (cosine decay optional)
-        lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
-        if args.max_steps and args.cosine_decay:
-            lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.max_steps)))
-        for gp in opt.param_groups:
-            gp["lr"] = lr
-        if args.task == "face-blind":
-            # blind degradation per sample, drawn from the CPU generator (PIL JPEG runs on the host)
-            x, min_scale = data.batch(args.batch, gen)
-            hr, cond, _ = degrade_face_batch(x.cpu(), generator=cpu_gen, min_scale=min_scale)
-            hr, cond = hr.to(device), cond.to(device)
-        else:
-            x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
-            hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen,
-                                  real_p=getattr(args, "real_p", 0.8))
-        gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
-        noise = torch.randn(hr.shape, generator=gen, device=device)
-        x_t = q_sample(hr, gamma, noise)
-        with autocast():
-            pred = fwd(x_t, cond, gamma)
-        w = min_snr_weight(gamma, args.min_snr, args.loss) if args.min_snr > 0 else None
-        loss = loss_fn(pred, noise, args.loss, w)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if args.clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-        opt.step()
-        ema.update()
-        acc += loss.detach()
-        acc_eps += (pred.detach().float() - noise).abs().mean()
-        acc_n += 1
-        state["step"] += 1
-        state["samples"] += args.batch
-        now = time.time()
-        state["train_seconds"] = session_train0 + (now - session_start)
-        if state["step"] % args.log_every == 0:
-            l = float(acc) / acc_n  # the only host syncs, every log_every steps
-            le = float(acc_eps) / acc_n
-            sps = (state["samples"] - s_log) / max(1e-9, now - t_log)
-            rec = {"step": state["step"], "samples": state["samples"], "loss": l, "eps_l1": le, "samples_per_s": sps,
-                   "lr": lr, "elapsed_s": now - t_start, "time": time.strftime("%H:%M:%S", time.gmtime(now))}
-            logger.log(rec, f"[train] {rec['time']} step {state['step']:6d} samples {state['samples']:8d} "
-                            f"loss {l:.4f} eps-L1 {le:.4f} {sps:6.1f} samples/s lr {lr:.2e} elapsed {(now - t_start) / 60:.1f} min")
-            acc.zero_()
-            acc_eps.zero_()
-            acc_n = 0
-            t_log, s_log = time.time(), state["samples"]
-        if args.max_steps and state["step"] >= args.max_steps:
-            stop = "max-steps"
-        elif deadline and now >= deadline:
-            stop = "max-minutes"
-        elif args.ckpt_minutes and now - last_ckpt >= args.ckpt_minutes * 60:
-            if val_x is not None:
-                vl = val_loss(model, val_x, 0 if args.task == "face-blind" else args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
-                logger.log({"step": state["step"], "samples": state["samples"], "val_loss": vl},
-                           f"[val] step {state['step']} val loss by gamma {vl}")
-            state["sessions"] = state.get("sessions", [])
-            save("periodic")
-            last_ckpt = time.time()
-            t_log, s_log = time.time(), state["samples"]
+    feeder = make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device)
+    try:
+        while stop is None:
+            step = state["step"]
+            # lr: linear warmup then constant (cosine decay optional)
+            lr = args.lr * min(1.0, (step + 1) / max(1, args.warmup))
+            if args.max_steps and args.cosine_decay:
+                lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.max_steps)))
+            for gp in opt.param_groups:
+                gp["lr"] = lr
+            if feeder is not None:  # degraded by the workers, drawn in this order in produce() (same as below)
+                hr, cond, gamma, noise = feeder.next()
+            else:
+                if args.task == "face-blind":
+                    # blind degradation per sample, drawn from the CPU generator (PIL JPEG runs on the host)
+                    x, min_scale = data.batch(args.batch, gen)
+                    hr, cond, _ = degrade_face_batch(x.cpu(), generator=cpu_gen, min_scale=min_scale)
+                    hr, cond = hr.to(device), cond.to(device)
+                else:
+                    x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
+                    hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen,
+                                          real_p=getattr(args, "real_p", 0.8))
+                gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
+                noise = torch.randn(hr.shape, generator=gen, device=device)
+            x_t = q_sample(hr, gamma, noise)
+            with autocast():
+                pred = fwd(x_t, cond, gamma)
+            w = min_snr_weight(gamma, args.min_snr, args.loss) if args.min_snr > 0 else None
+            loss = loss_fn(pred, noise, args.loss, w)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if args.clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            opt.step()
+            ema.update()
+            acc += loss.detach()
+            acc_eps += (pred.detach().float() - noise).abs().mean()
+            acc_n += 1
+            state["step"] += 1
+            state["samples"] += args.batch
+            now = time.time()
+            state["train_seconds"] = session_train0 + (now - session_start)
+            if state["step"] % args.log_every == 0:
+                l = float(acc) / acc_n  # the only host syncs, every log_every steps
+                le = float(acc_eps) / acc_n
+                sps = (state["samples"] - s_log) / max(1e-9, now - t_log)
+                rec = {"step": state["step"], "samples": state["samples"], "loss": l, "eps_l1": le, "samples_per_s": sps,
+                       "lr": lr, "elapsed_s": now - t_start, "time": time.strftime("%H:%M:%S", time.gmtime(now))}
+                logger.log(rec, f"[train] {rec['time']} step {state['step']:6d} samples {state['samples']:8d} "
+                                f"loss {l:.4f} eps-L1 {le:.4f} {sps:6.1f} samples/s lr {lr:.2e} elapsed {(now - t_start) / 60:.1f} min")
+                acc.zero_()
+                acc_eps.zero_()
+                acc_n = 0
+                t_log, s_log = time.time(), state["samples"]
+            if args.max_steps and state["step"] >= args.max_steps:
+                stop = "max-steps"
+            elif deadline and now >= deadline:
+                stop = "max-minutes"
+            elif args.ckpt_minutes and now - last_ckpt >= args.ckpt_minutes * 60:
+                if val_x is not None:
+                    vl = val_loss(model, val_x, 0 if args.task == "face-blind" else args.scale, (0.2, 0.6, 0.95), args.loss, device, autocast)
+                    logger.log({"step": state["step"], "samples": state["samples"], "val_loss": vl},
+                               f"[val] step {state['step']} val loss by gamma {vl}")
+                state["sessions"] = state.get("sessions", [])
+                save("periodic")
+                last_ckpt = time.time()
+                t_log, s_log = time.time(), state["samples"]
+    finally:
+        if feeder is not None:
+            feeder.close()
+            print(f"[data] {feeder.pool.n} workers closed; the step waited {feeder.wait_s:.1f} s for degraded "
+                  f"batches in this session", flush=True)
     state.setdefault("sessions", []).append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t_start)),
                                              "seconds": time.time() - t_start, "stop": stop,
                                              "device": str(device), "threads": args.threads})
@@ -303,6 +353,10 @@ def add_args(ap):
     ap.add_argument("--ckpt-minutes", type=float, default=10)
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data-workers", type=int, default=0,
+                    help="K worker processes degrade batches ahead of the step (--degrade real, face-blind); every "
+                         "random draw stays in the main process, so batches do not depend on K (0: serial, as before)")
+    ap.add_argument("--prefetch", type=int, default=3, help="with --data-workers: batches in flight")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--bf16", type=int, default=1, help="bf16 autocast on CUDA (ignored on CPU)")
     ap.add_argument("--compile", action="store_true", help="torch.compile (torch 2.x)")

@@ -22,6 +22,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import sharp from 'sharp';
 import type { ImageF32, ImageU8 } from '../../engine/image';
+import type { ModelPackage } from '../../engine/diffusion/index';
 import { cropU8, f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
 import { resizeU8 } from '../../engine/resample';
@@ -291,25 +292,12 @@ function bicubic(lr: ImageU8, w: number, h: number): ImageU8 {
   return bufToU8(resizeBicubicTorch(u8ToBuf(lr), w, h));
 }
 
-interface DiffusionApi {
-  discoverModels(dirs: string[], opts?: { threads?: number }): Promise<{ id: string; ok: boolean; error?: string; card?: { id: string; task: string; scales: number[]; primaryScale: number }; dir: string }[]>;
-  loadModel(dir: string, opts?: { threads?: number; providers?: string[] }): Promise<unknown>;
-  restoreDiffusion(
-    model: unknown,
-    lr: ImageF32,
-    o: { scale: number; sampler: string; fidelity: number; seed: number },
-  ): Promise<{ image: ImageF32; info: { calls: number; callsPerTile?: number; splitN?: number | null; fineLevelsRun?: number[]; [k: string]: unknown } }>;
-}
+type DiffusionApi = typeof import('../../engine/diffusion/index');
 
-/** The diffusion engine, or why it is unavailable. */
+/** The diffusion engine, or why it is unavailable (onnxruntime missing). */
 async function loadDiffusion(): Promise<DiffusionApi | string> {
   try {
-    const spec = '../../engine/diffusion/index';
-    const mod = (await import(/* @vite-ignore */ spec)) as Partial<DiffusionApi>;
-    if (typeof mod.restoreDiffusion !== 'function' || typeof mod.loadModel !== 'function' || typeof mod.discoverModels !== 'function') {
-      return 'the diffusion engine (src/engine/diffusion/index.ts) does not export discoverModels/loadModel/restoreDiffusion yet';
-    }
-    return mod as DiffusionApi;
+    return await import('../../engine/diffusion/index');
   } catch (e) {
     return `the diffusion engine is not available (src/engine/diffusion/index.ts: ${(e as Error).message.split('\n')[0]})`;
   }
@@ -359,7 +347,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   // ---- the diffusion engine and model (only if a diffusion method is asked for)
   const unavailable = new Map<string, string>();
   let api: DiffusionApi | null = null;
-  let model: unknown = null;
+  let model: ModelPackage | null = null;
   let modelId: string | null = null;
   let modelNote: string | undefined;
   if (methods.some((m) => m.kind === 'diffusion')) {
@@ -369,7 +357,8 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     else {
       const task = /face/i.test(path.resolve(o.set)) ? 'face' : 'natural';
       const modelsDir = o.modelsDir ?? 'models';
-      const list = (await d.discoverModels([modelsDir], { threads })).filter((m) => m.id !== 'niqe');
+      const cat = await import('../../engine/catalogue');
+      const list = cat.listPackages([modelsDir]).filter((m) => m.id !== 'niqe');
       const pick = o.model
         ? list.find((m) => m.id === o.model)
         : pickForScale(list, task, scale);
@@ -378,14 +367,13 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       else if (!canReach(pick.card!, scale)) reason = `model "${pick.id}" does not do ${scale}x (scales ${pick.card!.scales.join(', ')})`;
       else {
         api = d;
-        let providers: string[] | undefined;
-        if (providerSetting !== 'cpu') {
-          const c = await (await import('../../engine/providers')).selectProvider(providerSetting, pick.dir, { threads });
-          providerChoice = { setting: c.setting, provider: c.provider, reason: c.reason, selfTest: c.selfTest, batch: c.batch };
-          providers = [c.provider];
-          log(`provider: ${c.reason}`);
+        // The catalogue's session on the chosen provider (self-test, CPU fallback with a reason); cpu: no self-test.
+        const opened = await cat.openModel(pick.dir, { threads, provider: providerSetting !== 'cpu' ? providerSetting : undefined });
+        if (opened.choice) {
+          providerChoice = cat.choiceInfo(opened.choice);
+          log(`provider: ${opened.choice.reason}`);
         }
-        model = await d.loadModel(pick.dir, providers ? { threads, providers } : { threads });
+        model = opened.model;
         modelId = pick.id;
         if (pick.card!.task !== task) modelNote = `model task "${pick.card!.task}" used on a set that looks like "${task}"`;
       }
@@ -411,7 +399,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       if (out.width !== w || out.height !== h) throw new Error(`${m.id}: ${f} is ${out.width}x${out.height}, expected ${w}x${h}`);
       return { out, calls: 0, callsPerTile: 0 };
     }
-    const r = await api!.restoreDiffusion(model, u8ToF32(lr), { scale, sampler: m.sampler!, fidelity: m.fidelity!, seed: s });
+    const r = await api!.restoreDiffusion(model!, u8ToF32(lr), { scale, sampler: m.sampler!, fidelity: m.fidelity!, seed: s });
     if (r.image.width !== w || r.image.height !== h) throw new Error(`${m.id}: output ${r.image.width}x${r.image.height}, expected ${w}x${h}`);
     return {
       out: f32ToU8(r.image),

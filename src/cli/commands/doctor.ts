@@ -81,12 +81,12 @@ export function registerDoctorCommand(program: Command): void {
 }
 
 async function resolveModel(spec: string | undefined): Promise<{ id: string; dir: string; note: string } | null> {
-  const { discoverModels, readCard } = await import('../../engine/diffusion/index');
+  const { listPackages, readCard } = await import('../../engine/catalogue');
   if (spec && fs.existsSync(path.join(spec, 'card.json'))) {
     const card = readCard(spec);
     return { id: card.id, dir: path.resolve(spec), note: card.trainedOn === 'random' ? 'random weights (test model)' : 'given folder' };
   }
-  const list = await discoverModels(defaultModelDirs(), { threads: 1 });
+  const list = listPackages(defaultModelDirs());
   if (spec) {
     const hit = list.find((m) => m.id === spec);
     if (!hit) throw new Error(`no model package "${spec}" (found: ${list.map((m) => m.id).join(', ') || 'none'}); pass an id or a folder with card.json`);
@@ -147,7 +147,7 @@ export async function runDoctor(o: DoctorOpts, log: (line: string) => void = () 
     problems.push('error: no model package found and no test fixture; pass --model <dir>');
     return report;
   }
-  const { readCard } = await import('../../engine/diffusion/index');
+  const { readCard } = await import('../../engine/catalogue');
   report.model = { ...model, tile: readCard(model.dir).tile.size };
 
   const selfTests: Partial<Record<ProviderName, SelfTestResult>> = {};

@@ -26,7 +26,7 @@ import { abortError, runPass } from './pass';
 import { resizeMaskNearest, type Mask } from '../damage/mask';
 import { tileGrid } from './tiles';
 
-export { discoverModels, loadModel, unloadModel, readCard, ModelError, type ModelPackage, type ModelListEntry, type LoadOptions } from './models';
+export { loadModel, readCard, ModelError, type ModelPackage, type ModelListEntry, type LoadOptions } from './models';
 export { estimateCalls, parseSampler, fixedStrideLevels, coarseIndicesAbove, splitFor } from './plan';
 export { bicubicResize } from './bicubic';
 export { Rng } from './rng';

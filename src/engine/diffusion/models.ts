@@ -1,16 +1,16 @@
 /**
- * Model packages (`<dir>/<id>/card.json` + ONNX files, DESIGN §2): discovery, validation, sessions.
- *
- * A package is valid when its card parses with the shared `ModelCard` schema, its id equals its
- * folder name, its files exist, and each ONNX graph's input/output names match the card. Sessions
- * are created once per package (per thread/provider setting) and cached; `discoverModels` validates
- * eagerly through the same cache, so the sessions it opens are the ones a later restore reuses.
+ * Opening a model package (`<dir>/<id>/card.json` + ONNX files, DESIGN §2): its card (read by the catalogue,
+ * src/engine/catalogue.ts), one denoiser session and, when the package has one, one policy session, each ONNX
+ * graph's input/output names checked against the card. Not cached here: the catalogue is the only caller and
+ * owns the one session cache, keyed by (dir, threads, provider); listing packages opens no session.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ModelCard } from '../../shared/card';
+import type { ModelCard } from '../../shared/card';
+import { ModelError, readCard } from '../catalogue';
+
+export { ModelError, readCard, type ModelListEntry } from '../catalogue';
 
 export interface ModelPackage {
   id: string;
@@ -23,62 +23,11 @@ export interface ModelPackage {
   threads: number;
 }
 
-export interface ModelListEntry {
-  id: string;
-  ok: boolean;
-  error?: string;
-  card?: ModelCard;
-  dir: string;
-}
-
 export interface LoadOptions {
   /** intraOpNumThreads; default: the number of cores. */
   threads?: number;
   /** onnxruntime execution providers, default ['cpu']. */
   providers?: string[];
-}
-
-export class ModelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
-  }
-}
-
-const cache = new Map<string, Promise<ModelPackage>>();
-
-function optsKey(dir: string, o: LoadOptions) {
-  return `${resolve(dir)}|${o.threads ?? availableParallelism()}|${(o.providers ?? ['cpu']).join(',')}`;
-}
-
-/** Read and validate card.json (schema, id = folder name, files present). Throws ModelError. */
-export function readCard(dir: string): ModelCard {
-  const folder = basename(resolve(dir));
-  const path = join(dir, 'card.json');
-  if (!existsSync(path)) throw new ModelError(`model "${folder}": no card.json in ${dir}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new ModelError(`model "${folder}": card.json is not valid JSON (${(e as Error).message})`);
-  }
-  const parsed = ModelCard.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ModelError(`model "${folder}": card.json does not match the model card schema: ${issues}`);
-  }
-  const card = parsed.data;
-  if (card.id !== folder) throw new ModelError(`model "${folder}": card id "${card.id}" differs from its folder name`);
-  if (!card.scales.includes(card.primaryScale)) throw new ModelError(`model "${folder}": primaryScale ${card.primaryScale} is not among scales [${card.scales.join(', ')}]`);
-  if (card.tile.size % card.tile.multiple !== 0) throw new ModelError(`model "${folder}": tile.size ${card.tile.size} is not a multiple of tile.multiple ${card.tile.multiple}`);
-  if (card.tile.overlap >= card.tile.size) throw new ModelError(`model "${folder}": tile.overlap must be smaller than tile.size`);
-  for (const [role, file] of Object.entries(card.files)) {
-    if (!file) continue;
-    const p = join(dir, file);
-    if (!existsSync(p) || !statSync(p).isFile()) throw new ModelError(`model "${folder}": ${role} file ${file} is missing`);
-  }
-  if (card.files.policy && !card.io.policy) throw new ModelError(`model "${folder}": card lists a policy file but no io.policy`);
-  return card;
 }
 
 function checkNames(id: string, file: string, kind: 'inputs' | 'outputs', got: readonly string[], want: readonly string[]) {
@@ -128,67 +77,11 @@ async function openPackage(dir: string, o: Required<LoadOptions>): Promise<Model
 }
 
 /**
- * Load (once) the package in `dir`: validated card, one denoiser session and, if the package has
- * one, one policy session. Repeated calls with the same settings return the same package.
+ * Open the package in `dir`: validated card, one denoiser session and, if the package has one, one policy
+ * session (uncached: use the catalogue's `session`/`openModel`, which cache per dir, threads and provider).
  */
 export function loadModel(dir: string, opts: LoadOptions = {}): Promise<ModelPackage> {
   const o: Required<LoadOptions> = { threads: opts.threads ?? availableParallelism(), providers: opts.providers ?? ['cpu'] };
   if (!Number.isInteger(o.threads) || o.threads < 1) return Promise.reject(new RangeError(`threads must be a positive integer: ${o.threads}`));
-  const key = optsKey(dir, o);
-  let p = cache.get(key);
-  if (!p) {
-    p = openPackage(dir, o);
-    cache.set(key, p);
-    p.catch(() => cache.delete(key));
-  }
-  return p;
-}
-
-/** Release a package's sessions and forget it. */
-export async function unloadModel(pkg: ModelPackage): Promise<void> {
-  for (const [k, v] of cache) if ((await v.catch(() => null)) === pkg) cache.delete(k);
-  await pkg.denoiser.release();
-  await pkg.policy?.release();
-}
-
-/**
- * All packages under the given folders (`<dir>/<id>/card.json`), each validated (card, files, ONNX
- * names). Broken packages are listed with `ok: false` and the error; missing folders are skipped;
- * a second package with an id already seen is reported as a duplicate.
- */
-export async function discoverModels(dirs: string[], opts: LoadOptions = {}): Promise<ModelListEntry[]> {
-  const out: ModelListEntry[] = [];
-  const seen = new Set<string>();
-  const isDir = (p: string) => {
-    try {
-      return statSync(p).isDirectory();
-    } catch {
-      return false; // missing, dangling link, no permission
-    }
-  };
-  for (const root of dirs) {
-    if (!isDir(root)) continue;
-    let names: string[];
-    try {
-      names = readdirSync(root).sort();
-    } catch {
-      continue;
-    }
-    for (const name of names) {
-      const dir = resolve(root, name);
-      if (!isDir(dir) || !existsSync(join(dir, 'card.json'))) continue;
-      if (seen.has(name)) {
-        out.push({ id: name, ok: false, error: `model "${name}": duplicate id (also found in an earlier folder)`, dir });
-        continue;
-      }
-      seen.add(name);
-      try {
-        const pkg = await loadModel(dir, opts);
-        out.push({ id: pkg.id, ok: true, card: pkg.card, dir });
-      } catch (e) {
-        out.push({ id: name, ok: false, error: (e as Error).message, dir });
-      }
-    }
-  }
-  return out;
+  return openPackage(dir, o);
 }

@@ -21,12 +21,11 @@
 import type { ImageF32, ImageU8 } from '../image';
 import { f32ToU8, u8ToF32 } from '../image';
 import { CancelledError } from '../errors';
-import { choiceInfo, openModel } from '../sessions';
+import { Catalogue, choiceInfo, openModel } from '../catalogue';
 import type { ProviderChoice } from '../providers';
 import { blurPlane } from '../diffusion/color';
 import { resizeU8 } from '../resample';
-import { bicubicResize, discoverModels, restoreDiffusion, type ModelPackage } from '../diffusion/index';
-import { pickForScale } from '../../shared/card';
+import { bicubicResize, restoreDiffusion, type ModelPackage } from '../diffusion/index';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
 import { defaultLimits, skipReason } from './limits';
@@ -52,6 +51,8 @@ export interface PortraitOptions {
   sampler?: string;
   /** Folders searched for model packages (natural background, face model). */
   modelDirs: string[];
+  /** Their listing, when the caller already has one (runRestore): used instead of listing `modelDirs` again. */
+  catalogue?: Catalogue;
   threads?: number;
   /** Execution provider setting for both models (providers.ts); absent: CPU without a self-test. */
   provider?: string;
@@ -63,7 +64,7 @@ export interface PortraitOptions {
   excludeFaces?: number[];
   /** Per-face knob overrides, by face index (others use `fidelity`). */
   faceFidelity?: Record<number, number>;
-  /** Face model id (default: 'face-x8' if present, else the first 'face' package in modelDirs). */
+  /** Face model id (default: the first 'face-blind' package in modelDirs, else the first 'face' one; Catalogue.face). */
   faceModel?: string;
   /** Background model id (default: the first 'natural' package serving `scale`; 'lanczos' forces Lanczos). */
   backgroundModel?: string;
@@ -132,9 +133,12 @@ export interface PortraitInfo {
   msDetect: number;
   msFaces: number;
   grey: boolean;
-  /** The device the models ran on ('cpu' unless a provider setting chose another), and that decision. */
+  /** The device the models ran on ('cpu' unless a provider setting chose another), and that decision (the last model opened). */
   provider: string;
   providerChoice?: ReturnType<typeof choiceInfo>;
+  /** The device of each pass: the natural background's (null for Lanczos or a given background) and the face model's (null when none ran). */
+  backgroundProvider: string | null;
+  faceProvider: string | null;
 }
 
 
@@ -369,22 +373,9 @@ export async function detectPortraitFaces(
   });
 }
 
-/** Picks the packages: background (natural for the scale) and face model. */
-export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | 'scale' | 'faceModel' | 'backgroundModel'>) {
-  const list = await discoverModels(opts.modelDirs);
-  const ok = list.filter((m) => m.ok && m.card);
-  let natural = null as (typeof ok)[number] | null;
-  if (opts.backgroundModel !== 'lanczos') {
-    // The natural package for the scale, or one that reaches it by ×4 passes and a downscale (as `auto` does).
-    natural = (opts.backgroundModel ? ok.find((m) => m.id === opts.backgroundModel) : pickForScale(ok, 'natural', opts.scale)) ?? null;
-  }
-  const faces = ok.filter((m) => m.card!.task === 'face');
-  // A blind face package (task 'face-blind': any face size, 256² out) is preferred for every face when installed.
-  const blind = ok.filter((m) => m.card!.task === 'face-blind');
-  const face = opts.faceModel
-    ? ([...faces, ...blind].find((m) => m.id === opts.faceModel) ?? null)
-    : (blind[0] ?? faces.find((m) => m.id === 'face-x8') ?? faces[0] ?? null);
-  return { natural, face };
+/** Picks the packages (Catalogue.portrait): background (natural for the scale) and face model ('face-blind' preferred, then 'face'). */
+export async function portraitModels(opts: Pick<PortraitOptions, 'modelDirs' | 'catalogue' | 'scale' | 'faceModel' | 'backgroundModel'>) {
+  return (opts.catalogue ?? Catalogue.list(opts.modelDirs)).portrait(opts);
 }
 
 export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Promise<{ image: ImageU8; info: PortraitInfo }> {
@@ -419,6 +410,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     device.choice = o.choice ?? device.choice;
     return o;
   };
+  let backgroundProvider: string | null = null;
   const t0 = performance.now();
   report({ stage: 'background', fraction: 0 });
   let bg: ImageU8;
@@ -433,6 +425,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     background = opts.backgroundImage.id;
   } else if (natural) {
     const { model, choice } = await open(natural.dir);
+    backgroundProvider = model.providers[0] ?? 'cpu';
     check();
     const r = await restoreDiffusion(model, lrF, {
       scale,
@@ -534,6 +527,8 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
       grey,
       provider: device.provider,
       ...(device.choice ? { providerChoice: choiceInfo(device.choice) } : {}),
+      backgroundProvider,
+      faceProvider: faceModel && infos.some((f) => f.restored) ? (faceModel.providers[0] ?? 'cpu') : null,
     },
   };
 }

@@ -73,9 +73,10 @@ async function handle(req: IsolatedRequest): Promise<unknown> {
     case 'diffuse': {
       const d = req.diffuse!;
       const provider = (req.provider ?? 'cpu') as ProviderName;
-      const { loadModel, restoreDiffusion } = await import('../diffusion/index');
+      const { restoreDiffusion } = await import('../diffusion/index');
+      const { session } = await import('../catalogue');
       const { f32ToU8 } = await import('../image');
-      const model = await loadModel(req.modelDir!, { threads: req.threads, providers: [provider] });
+      const model = await session(req.modelDir!, { threads: req.threads, provider });
       const batch = d.batch ?? batchFor(provider, model.card.tile.size);
       // A deterministic, textured synthetic photo (smooth gradients + fine detail).
       const lr = { width: d.width, height: d.height, data: new Float32Array(d.width * d.height * 3) };
