@@ -52,6 +52,8 @@ interface FileOutcome {
   fineLevelsRun?: unknown;
   /** The engine's provider decision (setting, provider, self-test, fallback reason) for a model restore. */
   providerChoice?: unknown;
+  /** The faces found and restored (methods portrait and auto), as the library's result records them; absent when none were looked for. */
+  faces?: FacesSummary;
   /** Damage repair done: the mask's source and file, the damaged fraction and pixels (null: none asked). */
   repair?: RepairRecord | null;
 }
@@ -98,6 +100,28 @@ function parseNum(v: string, name: string, min: number, max: number, int = false
   const n = Number(v);
   if (!Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) throw new Error(`--${name} must be ${int ? 'an integer' : 'a number'} from ${min} to ${max} (got "${v}")`);
   return n;
+}
+
+interface FacesSummary {
+  found: number;
+  restored: number;
+  /** The face package and the background (a natural package or 'lanczos'); null when auto kept its pick (no face restorable). */
+  faceModel: string | null;
+  background: string | null;
+  /** Each face portrait saw, in input pixels: restored, or why not (too small, large, excluded, not a face…). */
+  list: { box: unknown; restored: boolean; reason?: string; fidelity?: number; framePx?: number }[];
+}
+
+/** A result's faces (info.portrait of a portrait restore, else the counts of auto's look, info.autoFaces). */
+export function facesSummary(info: Record<string, unknown>): FacesSummary | undefined {
+  const p = info.portrait as { faces?: { box: unknown; restored: boolean; reason?: string; fidelity?: number; framePx?: number }[]; faceModel?: string | null; background?: string } | undefined;
+  if (p && Array.isArray(p.faces)) {
+    const list = p.faces.map((f) => ({ box: f.box, restored: f.restored, ...(f.reason ? { reason: f.reason } : {}), ...(f.fidelity !== undefined ? { fidelity: f.fidelity } : {}), ...(f.framePx !== undefined ? { framePx: f.framePx } : {}) }));
+    return { found: list.length, restored: list.filter((f) => f.restored).length, faceModel: p.faceModel ?? null, background: p.background ?? null, list };
+  }
+  const a = info.autoFaces as { found?: number } | undefined;
+  if (a && typeof a.found === 'number') return { found: a.found, restored: 0, faceModel: null, background: null, list: [] };
+  return undefined;
 }
 
 /** The provider setting and each distinct decision the engine made (self-test, fallback reason). */
@@ -260,7 +284,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         finished++;
         bar?.update(finished, { file: printable(path.basename(f)), detail: j.state });
         if (j.state === 'done' && r) {
-          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun, providerChoice: r.info.providerChoice, repair: r.repair });
+          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun, providerChoice: r.info.providerChoice, faces: facesSummary(r.info), repair: r.repair });
           const af = r.info.autoFaces as { restorable: number } | undefined;
           const how = `${r.method}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}${r.repair ? `, ${r.repair.pixels} damaged px repaired (${r.repair.source === 'file' ? 'mask' : 'detected'})` : ''}`;
           if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${how}, ${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
