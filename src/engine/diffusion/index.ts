@@ -2,8 +2,11 @@
  * The diffusion engine's public API: model packages, and one restore of an image with a sampler.
  *
  *   discoverModels / loadModel      model packages (models.ts)
- *   restoreDiffusion                LR image → SR image: conditioning (bicubic.ts), tiles (tiles.ts),
- *                                   samplers (samplers.ts, plan.ts, schedule.ts), colour (color.ts)
+ *   restoreDiffusion                LR image → SR image: the scale route and its passes; each pass is
+ *                                   the tile loop of pass.ts over the sampler's plan (plans.ts: one per
+ *                                   sampler kind, over samplers.ts, plan.ts, schedule.ts) and the
+ *                                   batched denoiser (denoiser.ts, feeds.ts), with conditioning
+ *                                   (bicubic.ts), tiles (tiles.ts), repair jumps (repair.ts), colour (color.ts)
  *   estimateCalls, bicubicResize    helpers the app and CLI use
  *
  * Scales: a scale listed in card.scales runs one pass (the model is conditioned on the bicubic
