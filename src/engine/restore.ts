@@ -83,14 +83,15 @@ function loadMetrics(): Promise<MetricsModule | null> {
  * `auto`'s natural package for this photo (the whole photo, also for a preview region, so previews and
  * the full restore agree): the degradation estimate of a centre crop of at most 1024² and the file's
  * JPEG tables decide between the bicubic-trained and the real/old-photo packages (pickNaturalByDegradation).
+ * `models`: the restore's catalogue, or the model folders to list.
  */
-export async function autoChoice(photo: ImageU8, file: string, scale: number, models: Catalogue): Promise<{ model: string; reason: string; estimate: DegradationEstimate }> {
+export async function autoChoice(photo: ImageU8, file: string, scale: number, models: Catalogue | readonly string[]): Promise<{ model: string; reason: string; estimate: DegradationEstimate }> {
   const { readFile } = await import('node:fs/promises');
   const side = (n: number) => Math.min(n, 1024);
   const crop = cropU8(photo, { x: (photo.width - side(photo.width)) >> 1, y: (photo.height - side(photo.height)) >> 1, w: side(photo.width), h: side(photo.height) });
   const estimate = estimateDegradation(crop, new Uint8Array(await readFile(file)), file);
   const { degraded, reason } = autoDegraded(estimate);
-  const hit = models.naturalFor(scale, degraded);
+  const hit = (models instanceof Catalogue ? models : Catalogue.list(models)).naturalFor(scale, degraded);
   const kind = hit?.card?.degradation?.kind;
   return { model: hit ? hit.id : 'lanczos', reason: `${reason}: ${degraded ? 'degraded' : 'clean'}, ${hit ? `${kind}-trained ${hit.id}` : 'no natural package'}`, estimate };
 }
