@@ -113,14 +113,14 @@ def make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device):
     if K <= 0:
         return None
     if args.task == "face-blind":
-        cfg = FaceDegradeConfig()
+        cfg = FaceDegradeConfig(blur_impl=getattr(args, "face_blur", "conv"))
 
         def produce():
             x, min_scale = data.batch(args.batch, gen)
             drawn = draw_face_batch(x.shape[0], x.shape[-1], cfg, cpu_gen, min_scale)
             gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
             noise = torch.randn(tuple(x.shape), generator=gen, device=device)
-            return face_blind_pending(x, drawn, K, device, extra=(gamma, noise))
+            return face_blind_pending(x, drawn, K, device, extra=(gamma, noise), cfg=cfg)
     elif args.task == "natural" and args.degrade == "real":
         real_p = getattr(args, "real_p", 0.8)
 
@@ -230,6 +230,7 @@ def train(args):
     session_train0 = state["train_seconds"]
     model.train()
     stop = None
+    face_cfg = FaceDegradeConfig(blur_impl=getattr(args, "face_blur", "conv"))
     feeder = make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device)
     try:
         while stop is None:
@@ -246,7 +247,7 @@ def train(args):
                 if args.task == "face-blind":
                     # blind degradation per sample, drawn from the CPU generator (PIL JPEG runs on the host)
                     x, min_scale = data.batch(args.batch, gen)
-                    hr, cond, _ = degrade_face_batch(x.cpu(), generator=cpu_gen, min_scale=min_scale)
+                    hr, cond, _ = degrade_face_batch(x.cpu(), face_cfg, generator=cpu_gen, min_scale=min_scale)
                     hr, cond = hr.to(device), cond.to(device)
                 else:
                     x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
@@ -320,6 +321,9 @@ def add_args(ap):
                     help="face-blind: --patch 256 aligned faces, blind degradation (degrade_face.py), cond at 256")
     ap.add_argument("--small-data", default="", help="face-blind: extra faces at patch/2 (UTKFace 128), upsampled")
     ap.add_argument("--small-p", type=float, default=0.25, help="face-blind: fraction of each batch from --small-data")
+    ap.add_argument("--face-blur", choices=["conv", "fft"], default="conv",
+                    help="face-blind: the 41-tap blur as a direct convolution (as before) or through rfft2 (equal within "
+                         "~2e-6 before 8-bit rounding, ~5x faster degradation per CPU core)")
     ap.add_argument("--data", default="/work/shared/data/faces/train",
                     help="image folder, or a pack from pack_data.py (.npy decoded / .npz JPEG bytes); "
                          "several joined by commas (natural: e.g. natural/train,natural/train-hr)")

@@ -51,8 +51,8 @@ def _task_face(payload):
     """face-blind on a chunk: uint8 faces [n,3,S,S] + drawn (params, extras) -> LQ as uint8 (it is on 8-bit levels)."""
     from .degrade_face import FaceDegradeConfig, apply_one
 
-    x, drawn = payload
-    cfg = FaceDegradeConfig()
+    x, drawn, blur_impl = payload
+    cfg = FaceDegradeConfig(blur_impl=blur_impl)
     hr01 = torch.from_numpy(x).float() / 255.0
     out = np.empty(x.shape, dtype=np.uint8)
     for i, (p, ex) in enumerate(drawn):
@@ -247,7 +247,7 @@ def natural_real_pending(x_u8: torch.Tensor, seeds, scale: int, p_real: float, n
     return Pending(tasks, finish)
 
 
-def face_blind_pending(x_u8: torch.Tensor, drawn, n_chunks: int, device, extra=()):
+def face_blind_pending(x_u8: torch.Tensor, drawn, n_chunks: int, device, extra=(), cfg=None):
     """face-blind: x_u8 [B,3,S,S] and drawn = degrade_face.draw_face_batch(...). finish() returns (hr, cond, *extra)
     on `device`, equal to degrade_face_batch's (hr, cond) moved there."""
     from .degrade_face import luminance
@@ -256,7 +256,8 @@ def face_blind_pending(x_u8: torch.Tensor, drawn, n_chunks: int, device, extra=(
     x = xc.numpy()
     sl = chunks(x.shape[0], n_chunks)
     np_drawn = [(p, {k: (None if v is None else v.numpy()) for k, v in ex.items()}) for p, ex in drawn]
-    tasks = [("face", (np.ascontiguousarray(x[s]), np_drawn[s])) for s in sl]
+    blur_impl = cfg.blur_impl if cfg is not None else "conv"
+    tasks = [("face", (np.ascontiguousarray(x[s]), np_drawn[s], blur_impl)) for s in sl]
 
     def finish(res):
         hr01 = xc.float() / 255.0

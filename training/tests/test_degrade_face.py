@@ -3,7 +3,7 @@ import unittest
 import torch
 
 import _common  # noqa: F401
-from daguerre_train.degrade_face import (FaceDegradeConfig, degrade_face_batch, draw_params, gaussian_kernel)
+from daguerre_train.degrade_face import (FaceDegradeConfig, blur, degrade_face_batch, draw_params, gaussian_kernel)
 
 
 def smooth_faces(B=4, S=64, seed=0):
@@ -26,6 +26,31 @@ class TestDegradeFace(unittest.TestCase):
         # cond is an 8-bit image mapped to [-1, 1]
         lv = (cond + 1) * 127.5
         self.assertLess((lv - lv.round()).abs().max().item(), 1e-3)
+
+    def test_fft_blur_equals_conv(self):
+        g = torch.Generator().manual_seed(0)
+        for size, (sx, sy, th) in [(64, (0.1, 0.1, 0.0)), (64, (3.0, 7.5, 0.7)), (16, (10.0, 2.0, 2.1)), (256, (5.0, 5.0, 0.0))]:
+            x = torch.rand(1, 3, size, size, generator=g)
+            k = gaussian_kernel(41, sx, sy, th)
+            a, b = blur(x, k, "conv"), blur(x, k, "fft")
+            self.assertEqual(a.shape, b.shape)
+            self.assertLess((a - b).abs().max().item(), 1e-5, (size, sx, sy, th))
+        k = torch.zeros(5, 5)
+        k[0, 1] = 1.0  # an asymmetric kernel: fft must still compute conv2d's correlation, not a convolution
+        x = torch.rand(1, 3, 12, 12, generator=g)
+        self.assertLess((blur(x, k, "conv") - blur(x, k, "fft")).abs().max().item(), 1e-5)
+        with self.assertRaises(ValueError):
+            blur(x, k, "fast")
+
+    def test_fft_batch_close_to_conv(self):
+        hr_u8 = smooth_faces(6, 64, seed=4)
+        a = degrade_face_batch(hr_u8, FaceDegradeConfig(), torch.Generator().manual_seed(9))
+        b = degrade_face_batch(hr_u8, FaceDegradeConfig(blur_impl="fft"), torch.Generator().manual_seed(9))
+        self.assertTrue(torch.equal(a[0], b[0]))
+        self.assertEqual(a[2], b[2])
+        d = (a[1] - b[1]).abs() * 127.5  # in 8-bit levels
+        self.assertGreater((d < 1e-3).float().mean().item(), 0.99)
+        self.assertLess(d.mean().item(), 0.05)
 
     def test_seed_determinism(self):
         hr_u8 = smooth_faces()

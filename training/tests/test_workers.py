@@ -19,7 +19,7 @@ from daguerre_train import trainer
 from daguerre_train import checkpoint as ckpt
 from daguerre_train.data import FaceBlindData, PatchData
 from daguerre_train.degrade import degrade_batch
-from daguerre_train.degrade_face import degrade_face_batch
+from daguerre_train.degrade_face import FaceDegradeConfig, degrade_face_batch
 from daguerre_train.trainer import add_args, gamma_tables, make_feeder, sample_gamma, train
 from daguerre_train.workers import DegradePool, Feeder, Pending, chunks
 
@@ -122,6 +122,20 @@ class TestBatchesDoNotDependOnK(unittest.TestCase):
             ref.append((hr, cond, gamma, torch.randn(hr.shape, generator=gen)))
         args = args_for(["--task", "face-blind", "--patch", "64", "--batch", str(B), "--data-workers", "2"])
         self.assertSameBatches(ref, self.fed(args, data, steps))
+
+    def test_face_blind_fft_k0_k1(self):
+        data = FaceBlindData(os.path.join(self.d, "faces"), os.path.join(self.d, "small"), size=64, small_p=0.5)
+        B = 4
+        gen, cpu_gen = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
+        g_hi, g_lo = gamma_tables("cosine", 1000, "cpu")
+        cfg = FaceDegradeConfig(blur_impl="fft")
+        x, min_scale = data.batch(B, gen)
+        hr, cond, _ = degrade_face_batch(x.cpu(), cfg, generator=cpu_gen, min_scale=min_scale)
+        gamma = sample_gamma(B, g_hi, g_lo, gen, "cpu")
+        ref = [(hr, cond, gamma, torch.randn(hr.shape, generator=gen))]
+        args = args_for(["--task", "face-blind", "--patch", "64", "--batch", str(B), "--data-workers", "1",
+                         "--face-blur", "fft"])
+        self.assertSameBatches(ref, self.fed(args, data, 1))
 
     def test_train_k0_equals_k2(self):
         """Whole training runs: same losses and same weights with --data-workers 0 and 2."""
