@@ -74,7 +74,16 @@ export const ModelCard = z.object({
     })
     .catchall(z.unknown())
     .optional(),
-  files: z.object({ denoiser: z.string(), policy: z.string().optional() }),
+  files: z.object({
+    denoiser: z.string(),
+    policy: z.string().optional(),
+    /**
+     * Optional int8 QDQ export of the same denoiser (same I/O; per-channel int8 weights, calibrated
+     * uint8 activations on the Convs that pass the quality gate, bench/int8/README.md); metrics.int8
+     * records its measured deltas to the float denoiser. The engine does not load it yet (opt-in, owed).
+     */
+    denoiserInt8: z.string().optional(),
+  }),
 });
 export type ModelCard = z.infer<typeof ModelCard>;
 
