@@ -20,7 +20,7 @@ import { enlargementLimitReason } from '../engine/image-io';
 import { oneLine } from '../engine/errors';
 import { sameFile } from '../engine/safe-fs';
 import { sweepStaleTemps } from '../engine/safe-fs';
-import { repairProblem } from './repair';
+import { maskHandlers, MaskError, repairProblem } from './repair';
 
 export interface Dialogs {
   openPhotos(folders: boolean): Promise<string[]>;
@@ -278,6 +278,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       const provider = settings.get().provider;
       return (await listModels()).map((m) => withSpeed(m, cardSpeed.get(m.id), table, provider));
     },
+    ...maskHandlers(library, () => emit('library.changed', { reason: 'prefs' })),
     'faces.detect': async (a) => {
       const p = need(library.get(a.photoId), `photo ${a.photoId}`);
       const natural = a.scale ? (await listModels()).some((m) => m.ok && m.task === 'natural' && (m.scales ?? []).includes(a.scale!)) : undefined;
@@ -329,7 +330,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       const value = await (handlers[channel] as (a: unknown) => unknown)(parsed.data);
       return { ok: true, value };
     } catch (e) {
-      if (e instanceof HandlerError) return { ok: false, error: { code: e.code, message: e.message } };
+      if (e instanceof HandlerError || e instanceof MaskError) return { ok: false, error: { code: e.code, message: e.message } };
       return { ok: false, error: { code: 'INTERNAL', message: oneLine(e) } };
     }
   }

@@ -170,6 +170,11 @@ export const channels = {
   'methods.list': z.object({}),
   /** Faces in a photo (engine host, cached per content hash); with `scale`, whether portrait would restore each. */
   'faces.detect': z.object({ photoId: Id, scale: Scale.optional() }),
+  /** The photo's damage mask (painted in the photo view), a PNG as base64; null when it has none. */
+  'masks.get': z.object({ photoId: Id }),
+  /** Stores a damage mask for the photo (PNG as base64, white = damaged, the photo's size or shape); used by its restores. */
+  'masks.save': z.object({ photoId: Id, png: z.string().min(1).max(90_000_000) }),
+  'masks.clear': z.object({ photoId: Id }),
   'dialog.openPhotos': z.object({ folders: z.boolean().default(false) }),
   'dialog.saveResult': z.object({ id: Id, format: Format }),
 } as const;
@@ -201,6 +206,9 @@ export interface ChannelReturns {
   'models.list': ModelInfo[];
   'methods.list': MethodInfo[];
   'faces.detect': FaceDetectReport;
+  'masks.get': { png: string | null; coverage: number };
+  'masks.save': Photo;
+  'masks.clear': Photo;
   /** Paths the user picked (empty when cancelled); they are granted for import. */
   'dialog.openPhotos': { paths: string[] };
   /** Path the user picked (null when cancelled); it is granted for export. */

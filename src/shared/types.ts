@@ -70,6 +70,8 @@ export interface PhotoPrefs extends FaceParams {
   fidelity?: number;
   scale?: Scale;
   method?: string;
+  /** The damage mask painted for this photo (masks.save), used by its restores: `{ mask }` a file in the library. */
+  repair?: import('./contract').RepairParam;
 }
 
 /** One face found by `faces.detect`, in the photo's pixels. */

@@ -8,6 +8,7 @@ import { useApp, useEvent, useJobs } from '../store';
 import { ExportDialog } from './ExportDialog';
 import { FaceOutlines, FacesPanel, entriesFrom, faceKey, faceParamsOf, noFaces, withReport, type FaceEntry, type FacesState } from './Faces';
 import { KnobPanel, type RestoreChoice } from './KnobPanel';
+import { MaskDialog } from './MaskDialog';
 import { ResultFacts, describeResult, resultRegion } from './ResultFacts';
 import { Viewer, type Layer, type Rect, type Side, type ViewMode, type ViewerHandle } from './Viewer';
 
@@ -43,6 +44,10 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
   const [addMode, setAddMode] = useState(false);
   const [hotFace, setHotFace] = useState<number | null>(null);
   const [showOutlines, setShowOutlines] = useState(true);
+  // Damage repair: off, the detector, or the mask painted for this photo (MaskDialog).
+  const [repair, setRepair] = useState<'off' | 'detect' | 'mask' | null>(null);
+  const [maskOpen, setMaskOpen] = useState(false);
+  const repairChoice = repair ?? (photo?.prefs?.repair ? 'mask' : 'off');
   const facesFor = useRef(0);
   const facesRef = useRef(faces);
   facesRef.current = faces;
@@ -236,6 +241,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
       ...(isClassic ? {} : { sampler: settings.defaultSampler }),
       ...(kind === 'preview' && loupe ? { region: clampRect(loupe, W, H) } : {}),
       ...(faceParams ?? {}),
+      ...(repairChoice === 'detect' ? { repair: 'detect' as const } : repairChoice === 'mask' && photo.prefs?.repair ? { repair: photo.prefs.repair } : {}),
     };
     try {
       const r = await call('jobs.enqueue', { photoIds: [photoId], params });
@@ -518,6 +524,21 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
                 New seed
               </button>
             </div>
+            <div className="repair-row">
+              <label className="field-inline">
+                <span>Repair damage</span>
+                <select value={repairChoice} onChange={(e) => setRepair(e.target.value as 'off' | 'detect' | 'mask')} aria-label="Repair damage">
+                  <option value="off">Off</option>
+                  <option value="detect">Find scratches automatically</option>
+                  <option value="mask" disabled={!photo?.prefs?.repair}>
+                    Painted mask
+                  </option>
+                </select>
+              </label>
+              <button className="btn small ghost" onClick={() => setMaskOpen(true)} disabled={!photo}>
+                {photo?.prefs?.repair ? 'Edit mask…' : 'Paint mask…'}
+              </button>
+            </div>
             <div className="actions">
               <button className="btn" onClick={() => void enqueue('preview')} disabled={!choice} title="P: restore only the area under the loupe">
                 Preview area
@@ -577,6 +598,18 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
         </aside>
       </div>
       {exporting && <ExportDialog result={exporting} onClose={() => setExporting(null)} />}
+      {maskOpen && photo && (
+        <MaskDialog
+          photo={photo}
+          onClose={() => setMaskOpen(false)}
+          onSaved={(p, message) => {
+            setPhoto(p);
+            setRepair(p.prefs?.repair ? 'mask' : null);
+            setMaskOpen(false);
+            toast(message, 'ok');
+          }}
+        />
+      )}
     </section>
   );
 }
