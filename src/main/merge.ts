@@ -23,7 +23,7 @@ export interface MergeReport {
 export class MergeError extends Error {}
 
 const PHOTO_COLS = ['path', 'name', 'hash', 'size', 'format', 'width', 'height', 'exif', 'added_at', 'prefs', 'missing'] as const;
-const RESULT_COLS = ['kind', 'method', 'model_id', 'model_version', 'scale', 'knob', 'split_n', 'seed', 'calls', 'duration_ms', 'output_path', 'width', 'height', 'metrics', 'info', 'created_at'] as const;
+const RESULT_COLS = ['kind', 'method', 'model_id', 'model_version', 'scale', 'knob', 'split_n', 'seed', 'calls', 'duration_ms', 'output_path', 'width', 'height', 'metrics', 'info', 'repair_source', 'repair_mask', 'repair_coverage', 'repair_pixels', 'created_at'] as const;
 
 /** Opens a source library read-only after checking it is one and not of a newer schema. */
 export function openSource(dir: string): DB {

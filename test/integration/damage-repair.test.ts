@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { createCore, type Core } from '../../src/main/core';
 import { memorySettingsStore } from '../../src/main/settings';
 import { MIGRATIONS, openDatabase } from '../../src/main/db';
+import { mergeLibraries } from '../../src/main/merge';
 import { applyDamage, dilateMask, resizeMaskNearest, synthMask, type Mask } from '../../src/engine/damage/index';
 import type { ImageF32 } from '../../src/engine/image';
 import type { Photo } from '../../src/shared/types';
@@ -80,8 +81,8 @@ describe('repair in the IPC contract, the job and the result', () => {
   afterEach(async () => {
     while (cores.length) await cores.pop()!.close();
   });
-  const makeCore = async (granted: string[]) => {
-    const core = await createCore({ dataDir: tmpDir(), modelDirs: [MODELS], settings: memorySettingsStore({ threads: 1 }), grantedRoots: granted });
+  const makeCore = async (granted: string[], dataDir = tmpDir()) => {
+    const core = await createCore({ dataDir, modelDirs: [MODELS], settings: memorySettingsStore({ threads: 1 }), grantedRoots: granted });
     cores.push(core);
     return core;
   };
@@ -91,7 +92,8 @@ describe('repair in the IPC contract, the job and the result', () => {
     fs.mkdirSync(photosDir(), { recursive: true });
     for (const f of ['scratched.png', 'scratched.mask.png', 'notes.png']) fs.copyFileSync(path.join(dir, f), path.join(photosDir(), f));
     await saveMask(synthMask(40, 40, 'scratches', 'small', 1), path.join(photosDir(), 'square.mask.png'));
-    const core = await makeCore([path.join(photosDir(), 'scratched.png'), path.join(photosDir(), 'notes.png'), path.join(photosDir(), 'square.mask.png'), path.join(photosDir(), 'scratched.mask.png')]);
+    const libDir = tmpDir();
+    const core = await makeCore([path.join(photosDir(), 'scratched.png'), path.join(photosDir(), 'notes.png'), path.join(photosDir(), 'square.mask.png'), path.join(photosDir(), 'scratched.mask.png')], libDir);
     const imp = await core.dispatch('library.import', { paths: [path.join(photosDir(), 'scratched.png')] });
     expect(imp.ok).toBe(true);
     const photo = (imp as { value: { imported: Photo[] } }).value.imported[0];
@@ -133,6 +135,14 @@ describe('repair in the IPC contract, the job and the result', () => {
     const off = await enqueue('off');
     const oj = await waitJobFinished(core, (off as { value: { jobs: { id: number }[] } }).value.jobs[0].id);
     expect(oj.result!.repair).toBeNull();
+    // `library merge` carries the repair record.
+    await cores.pop()!.close();
+    const into = tmpDir();
+    mergeLibraries([libDir], into);
+    const merged = openDatabase(path.join(into, 'library.sqlite'));
+    const rows = merged.prepare('SELECT repair_source, repair_mask FROM results ORDER BY id').all();
+    merged.close();
+    expect(rows).toEqual([{ repair_source: 'file', repair_mask: good }, { repair_source: 'detected', repair_mask: null }, { repair_source: null, repair_mask: null }]);
   }, 120_000);
 
   it('migration 3 adds the repair columns to a version-2 library; old results read as no repair', () => {
