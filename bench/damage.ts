@@ -13,7 +13,7 @@
  *
  * Writes bench/results/damage.md and bench/results/damage-sheet.png (rows: synthetic damage, real prints).
  *
- *   npx tsx bench/damage.ts [--n-set14 14] [--n-faces 6] [--crop 192] [--threads 1]
+ *   npx tsx bench/damage.ts [--n-set14 14] [--n-faces 6] [--crop 192] [--threads 1] [--detector-only]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -128,6 +128,38 @@ const set14 = fs.readdirSync(path.join(DATA, 'natural/Set14')).filter((f) => f.e
 for (const f of set14) cases.push({ name: `Set14/${f}`, hr: rgb3((await decodeImage(path.join(DATA, 'natural/Set14', f))).rgb) });
 const faces = fs.readdirSync(path.join(DATA, 'faces/val')).filter((f) => f.endsWith('.png')).sort().slice(0, nFaces);
 for (const f of faces) cases.push({ name: `faces/val/${f}`, hr: rgb3((await decodeImage(path.join(DATA, 'faces/val', f))).rgb) });
+
+// --detector-only: the detector alone on the same pictures and damage at two resolutions, the LR (as in the
+// filling bench) and the HR crop itself (scan resolution), then exit (bench/results/damage-detector.md).
+if (process.argv.includes('--detector-only')) {
+  const lines: string[] = [];
+  for (const res of ['LR', 'HR'] as const) {
+    const acc: Record<string, { p: number[]; pr: number[]; r: number[]; iou: number[]; fp: number[]; cov: number[] }> = {};
+    for (const [ci, c] of cases.entries()) {
+      const hr = centreCrop(c.hr, CROP);
+      const img = res === 'LR' ? degradeU8(hr, S) : hr;
+      const kind = DAMAGE_KINDS[ci % 3];
+      const size: DamageSize = Math.floor(ci / 3) % 2 ? 'large' : 'small';
+      const m = synthMask(img.width, img.height, kind, size, 100 + ci);
+      const d = detScores(detectDamage(applyDamage(u8ToF32(img), m, kind, 100 + ci)), m);
+      const fp = maskPixels(detectDamage(u8ToF32(img))) / (img.width * img.height);
+      for (const k of ['all', kind]) {
+        const a = (acc[k] ??= { p: [], pr: [], r: [], iou: [], fp: [], cov: [] });
+        if (Number.isFinite(d.p)) a.p.push(d.p), a.pr.push(d.pRim);
+        a.r.push(d.r); a.iou.push(d.iou); a.fp.push(fp); a.cov.push(maskPixels(m) / m.data.length);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+    lines.push(`### ${res === 'LR' ? `LR (crop ÷${S}, as in the filling bench)` : `HR crop (≤ ${CROP}², scan resolution)`}`, '', '| damage | images | damaged | precision | precision (1-px rim) | recall | IoU | clean FP |', '|---|---|---|---|---|---|---|---|');
+    for (const [k, a] of Object.entries(acc)) lines.push(`| ${k} | ${a.r.length} | ${(100 * mean(a.cov)).toFixed(2)} % | ${mean(a.p).toFixed(3)} | ${mean(a.pr).toFixed(3)} | ${mean(a.r).toFixed(3)} | ${mean(a.iou).toFixed(3)} | ${(100 * mean(a.fp)).toFixed(2)} % |`);
+    lines.push('');
+  }
+  const md = [`# Damage detector at two resolutions`, '', `\`npx tsx bench/damage.ts --detector-only --n-set14 ${nSet14} --n-faces ${nFaces} --crop ${CROP}\`: the same pictures, kinds, sizes and seeds as damage.md; the synthetic damage drawn at each resolution. *clean FP* = share of the undamaged picture's pixels the detector marks.`, '', ...lines].join('\n');
+  fs.mkdirSync(OUT, { recursive: true });
+  fs.writeFileSync(path.join(OUT, 'damage-detector.md'), md);
+  console.log(md);
+  process.exit(0);
+}
 
 interface Row { name: string; kind: DamageKind; size: DamageSize; coverage: number; det: ReturnType<typeof detScores>; detClean: number; fill: Record<Variant, { psnrIn: number; ssimIn: number; psnr: number; ssim: number; ms: number; calls: number }> }
 const rows: Row[] = [];
