@@ -1,6 +1,7 @@
 """ONNX export (opset 17) of the denoiser and the skip policy; optional fp16 weight storage with Cast nodes."""
 from __future__ import annotations
 
+import inspect
 import io
 
 import numpy as np
@@ -15,9 +16,12 @@ OPSET = 17
 
 def _export(module, args, input_names, output_names, dynamic_axes) -> onnx.ModelProto:
     buf = io.BytesIO()
+    # torch >= 2.9 defaults to the dynamo exporter, whose initializer names differ from the TorchScript exporter's
+    # that every shipped package (and onnx_to_ckpt's name matching) was made with: ask for the latter where it exists
+    kw = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.no_grad():
         torch.onnx.export(module, args, buf, opset_version=OPSET, input_names=input_names,
-                          output_names=output_names, dynamic_axes=dynamic_axes, do_constant_folding=True)
+                          output_names=output_names, dynamic_axes=dynamic_axes, do_constant_folding=True, **kw)
     return onnx.load_from_string(buf.getvalue())
 
 

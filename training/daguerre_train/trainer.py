@@ -231,6 +231,10 @@ def train(args):
     model.train()
     stop = None
     face_cfg = FaceDegradeConfig(blur_impl=getattr(args, "face_blur", "conv"))
+    # --echo R: each degraded batch serves R steps (data echoing, Choi et al. 2019): the repeats draw gamma and noise
+    # from their own generator, so the main sequence (and --data-workers' independence of K) is untouched
+    echo_left = 0
+    echo_gen = torch.Generator(device=device).manual_seed(args.seed + 2 + state["step"])
     feeder = make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device)
     try:
         while stop is None:
@@ -241,9 +245,15 @@ def train(args):
                 lr *= 0.5 * (1 + math.cos(math.pi * min(1.0, step / args.max_steps)))
             for gp in opt.param_groups:
                 gp["lr"] = lr
-            if feeder is not None:  # degraded by the workers, drawn in this order in produce() (same as below)
+            if echo_left > 0:  # --echo: the same degraded pair again, at a fresh noise level with fresh noise
+                echo_left -= 1
+                gamma = sample_gamma(args.batch, g_hi, g_lo, echo_gen, device)
+                noise = torch.randn(hr.shape, generator=echo_gen, device=device)
+            elif feeder is not None:  # degraded by the workers, drawn in this order in produce() (same as below)
                 hr, cond, gamma, noise = feeder.next()
+                echo_left = args.echo - 1
             else:
+                echo_left = args.echo - 1
                 if args.task == "face-blind":
                     # blind degradation per sample, drawn from the CPU generator (PIL JPEG runs on the host)
                     x, min_scale = data.batch(args.batch, gen)
@@ -361,6 +371,9 @@ def add_args(ap):
                     help="K worker processes degrade batches ahead of the step (--degrade real, face-blind); every "
                          "random draw stays in the main process, so batches do not depend on K (0: serial, as before)")
     ap.add_argument("--prefetch", type=int, default=3, help="with --data-workers: batches in flight")
+    ap.add_argument("--echo", type=int, default=1,
+                    help="use each degraded batch for this many steps, each with a fresh noise level and noise (1: off); "
+                         "for a GPU that trains faster than the host degrades")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--bf16", type=int, default=1, help="bf16 autocast on CUDA (ignored on CPU)")
     ap.add_argument("--compile", action="store_true", help="torch.compile (torch 2.x)")

@@ -138,23 +138,26 @@ class TestBatchesDoNotDependOnK(unittest.TestCase):
         self.assertSameBatches(ref, self.fed(args, data, 1))
 
     def test_train_k0_equals_k2(self):
-        """Whole training runs: same losses and same weights with --data-workers 0 and 2."""
+        """Whole training runs: same losses and same weights with --data-workers 0 and 2, with and without --echo."""
         res = {}
-        for K in (0, 2):
-            out = os.path.join(self.d, f"run{K}")
+        for K, echo in ((0, 1), (2, 1), (0, 2), (2, 2)):
+            out = os.path.join(self.d, f"run{K}-{echo}")
             args = args_for(["--task", "natural", "--degrade", "real", "--scale", "4", "--patch", "32", "--preset",
                              "tiny", "--batch", "4", "--max-steps", "3", "--log-every", "1", "--ckpt-minutes", "0",
                              "--lr", "1e-3", "--warmup", "1", "--data", os.path.join(self.d, "nat"),
-                             "--data-workers", str(K), "--out", out])
+                             "--data-workers", str(K), "--echo", str(echo), "--out", out])
             train(args)
             with open(os.path.join(out, "metrics.jsonl")) as f:
                 losses = [json.loads(l)["loss"] for l in f if '"loss"' in l]
             model, _ = ckpt.load_ema_model(os.path.join(out, "ckpt"))
-            res[K] = (losses, model.state_dict())
-        self.assertEqual(len(res[0][0]), 3)
-        self.assertEqual(res[0][0], res[2][0])
-        for k, v in res[0][1].items():
-            self.assertTrue(torch.equal(v, res[2][1][k]), k)
+            res[K, echo] = (losses, model.state_dict())
+        for echo in (1, 2):
+            self.assertEqual(len(res[0, echo][0]), 3)
+            self.assertEqual(res[0, echo][0], res[2, echo][0])
+            for k, v in res[0, echo][1].items():
+                self.assertTrue(torch.equal(v, res[2, echo][1][k]), (echo, k))
+        self.assertEqual(res[0, 1][0][0], res[0, 2][0][0])  # step 1: same batch, same noise
+        self.assertNotEqual(res[0, 1][0][1], res[0, 2][0][1])  # step 2: echo 2 repeats batch 1 at a new noise level
 
     def test_ignored_for_device_degradation(self):
         data = PatchData(os.path.join(self.d, "nat"), patch=32)
