@@ -151,7 +151,7 @@ export function registerRestoreCommand(program: Command): void {
     .option('--provider <p>', 'execution provider: auto | cpu | webgpu | dml | coreml | cuda (a GPU that fails its self-test falls back to cpu)', 'auto')
     .option('--shard <i/n>', 'restore only shard i (0-based) of n, by a stable hash of each path (cluster array jobs; also SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)')
     .option('--shard-count <n>', 'number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or to override SLURM_ARRAY_TASK_COUNT')
-    .option('--repair <how>', 'damage repair (scratches, cracks, dust): detect (find the damage automatically) | off', 'off')
+    .option('--repair <how>', 'damage repair (scratches, cracks, dust): detect (find the damage automatically) | off (default: the mask painted for the photo in the app, if any)')
     .option('--repair-mask <file|dir>', 'damage repair with your mask (white = damaged, the photo\'s size or shape); a folder: <dir>/<photo name>.mask.png per photo')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (inputs: string[], o: RestoreOpts, cmd: Command) => {
@@ -238,7 +238,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
       outcomes.push({ input: f.path, output: null, status: 'failed', error: f.error });
       log(`error: ${f.error}`);
     }
-    const params: RestoreParams = { scale, method: o.method, sampler: o.sampler, fidelity, seed, format, ...(o.faces === false ? { autoFaces: false } : {}), ...(o.repair === 'detect' ? { repair: 'detect' as const } : {}) };
+    const params: RestoreParams = { scale, method: o.method, sampler: o.sampler, fidelity, seed, format, ...(o.faces === false ? { autoFaces: false } : {}), ...(o.repair === 'detect' || o.repair === 'off' ? { repair: o.repair } : {}) };
     // --repair-mask: one mask for every input, or a folder with <stem>.mask.png per input; checked per file before any work.
     const maskDir = o.repairMask && fs.statSync(o.repairMask).isDirectory() ? path.resolve(o.repairMask) : null;
     const maskFor = (f: string) => (maskDir ? path.join(maskDir, `${path.basename(f, path.extname(f))}.mask.png`) : o.repairMask ? path.resolve(o.repairMask) : null);

@@ -135,6 +135,16 @@ describe('repair in the IPC contract, the job and the result', () => {
     const off = await enqueue('off');
     const oj = await waitJobFinished(core, (off as { value: { jobs: { id: number }[] } }).value.jobs[0].id);
     expect(oj.result!.repair).toBeNull();
+    // A mask painted for the photo (masks.save) is used by a restore that names no repair; 'off' still turns it off.
+    const painted = await core.dispatch('masks.save', { photoId: photo.id, png: fs.readFileSync(good).toString('base64') });
+    expect(painted.ok).toBe(true);
+    const stored = (painted as { value: Photo }).value.prefs!.repair as { mask: string };
+    expect(stored.mask.startsWith(libDir)).toBe(true);
+    const plain = await core.dispatch('jobs.enqueue', { photoIds: [photo.id], params });
+    const pj = await waitJobFinished(core, (plain as { value: { jobs: { id: number }[] } }).value.jobs[0].id);
+    expect(pj.result!.repair).toEqual({ source: 'file', mask: stored.mask, coverage: px / (W * H), pixels: px });
+    const off2 = await enqueue('off');
+    expect((await waitJobFinished(core, (off2 as { value: { jobs: { id: number }[] } }).value.jobs[0].id)).result!.repair).toBeNull();
     // `library merge` carries the repair record.
     await cores.pop()!.close();
     const into = tmpDir();
@@ -142,7 +152,8 @@ describe('repair in the IPC contract, the job and the result', () => {
     const merged = openDatabase(path.join(into, 'library.sqlite'));
     const rows = merged.prepare('SELECT repair_source, repair_mask FROM results ORDER BY id').all();
     merged.close();
-    expect(rows).toEqual([{ repair_source: 'file', repair_mask: good }, { repair_source: 'detected', repair_mask: null }, { repair_source: null, repair_mask: null }]);
+    expect(rows.slice(0, 3)).toEqual([{ repair_source: 'file', repair_mask: good }, { repair_source: 'detected', repair_mask: null }, { repair_source: null, repair_mask: null }]);
+    expect(rows).toHaveLength(5);
   }, 120_000);
 
   it('migration 3 adds the repair columns to a version-2 library; old results read as no repair', () => {
@@ -217,6 +228,26 @@ describe('daguerre restore --repair', () => {
     const near = dilateMask(M, 12);
     // tiny-x4 has random weights (its ε is meaningless), so only where the picture comes from is tested, not its quality.
     expect(maskedMean(M)(fixed.data, plain.data, (i) => !near.data[i])).toBeLessThan(1);
+  }, 120_000);
+
+  it('uses the mask painted for the photo in the library unless --repair off', async () => {
+    const lib = path.join(dir, 'lib-painted');
+    const core = await createCore({ dataDir: lib, modelDirs: [MODELS], settings: memorySettingsStore({ threads: 1 }), grantedRoots: [dir] });
+    try {
+      const imp = await core.dispatch('library.import', { paths: [path.join(dir, 'scratched.png')] });
+      const photo = (imp as { value: { imported: Photo[] } }).value.imported[0];
+      const saved = await core.dispatch('masks.save', { photoId: photo.id, png: fs.readFileSync(path.join(dir, 'scratched.mask.png')).toString('base64') });
+      expect(saved.ok).toBe(true);
+    } finally {
+      await core.close();
+    }
+    const run = (out: string, extra: string[] = []) => cli(['restore', path.join(dir, 'scratched.png'), '-o', path.join(dir, out), '--method', 'bicubic', '--library', lib, '--json', ...extra]);
+    const a = await run('painted');
+    expect(a.code, a.stderr).toBe(0);
+    expect(JSON.parse(a.stdout).files[0].repair).toMatchObject({ source: 'file', mask: expect.stringContaining(lib), pixels: mask.data.reduce((n, v) => n + (v ? 1 : 0), 0) });
+    const b = await run('painted-off', ['--repair', 'off']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(JSON.parse(b.stdout).files[0].repair).toBeNull();
   }, 120_000);
 
   it('--repair detect finds and repairs the scratch', async () => {

@@ -241,7 +241,8 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
       ...(isClassic ? {} : { sampler: settings.defaultSampler }),
       ...(kind === 'preview' && loupe ? { region: clampRect(loupe, W, H) } : {}),
       ...(faceParams ?? {}),
-      ...(repairChoice === 'detect' ? { repair: 'detect' as const } : repairChoice === 'mask' && photo.prefs?.repair ? { repair: photo.prefs.repair } : {}),
+      // 'off' explicitly: without a repair the queue uses the photo's painted mask.
+      ...(repairChoice === 'detect' ? { repair: 'detect' as const } : repairChoice === 'mask' && photo.prefs?.repair ? { repair: photo.prefs.repair } : { repair: 'off' as const }),
     };
     try {
       const r = await call('jobs.enqueue', { photoIds: [photoId], params });
