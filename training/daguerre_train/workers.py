@@ -86,8 +86,12 @@ def _worker(tasks, results, stop, parent):
         try:
             item = tasks.get(timeout=2.0)
         except queue.Empty:
-            if os.getppid() != parent:  # the trainer died without closing us
+            try:  # the trainer died without closing us? (our OS parent is the forkserver, so ask for the trainer)
+                os.kill(parent, 0)
+            except ProcessLookupError:
                 return
+            except PermissionError:
+                pass
             continue
         if item is None or stop.is_set():
             return

@@ -175,6 +175,11 @@ class TestShutdown(unittest.TestCase):
         self.assertEqual(alive_workers(pool), [])
         self.assertEqual([p.exitcode for p in pool.procs], [0, 0])  # they left on their own, not terminated
 
+    def test_idle_workers_stay(self):
+        with DegradePool(1) as pool:
+            time.sleep(5)  # longer than the workers' 2 s queue poll
+            self.assertEqual(pool.result(pool.submit("test", ("echo", 7))), 7)
+
     def test_close_with_work_in_flight(self):
         pool = DegradePool(2)
         self.assertEqual([pool.result(pool.submit("test", ("echo", i))) for i in range(2)], [0, 1])  # started
