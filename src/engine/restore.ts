@@ -4,11 +4,11 @@
  */
 import * as path from 'node:path';
 import * as os from 'node:os';
-import { decodeImage, encodeImage, isGreyU8, type EncodeFormat } from './image-io';
+import { decodeImage, encodeImage, type EncodeFormat } from './image-io';
 import { CancelledError, InputError } from './errors';
 import type { ImageU8 } from './image';
-import { cropU8, f32ToU8, u8ToF32 } from './image';
-import { resizeU8 } from './resample';
+import { cropU8, f32ToU8, isGrey, u8ToF32 } from './image';
+import { resampleU8 } from './resample';
 import { detectDamage } from './damage/detect';
 import { inpaintTelea } from './damage/inpaint';
 import { cropMask, fitMask, maskFromImage, maskPixels, type Mask } from './damage/mask';
@@ -55,14 +55,6 @@ export interface RestoreContext {
 
 
 
-/**
- * Classic resampling, centre-aligned (src/engine/resample.ts): 'bicubic' is PyTorch's bicubic (a = −0.75, the
- * conditioning upsampler), 'lanczos' Lanczos-3. (sharp/libvips was used before: its enlargements sit half an output
- * pixel off the grid every other method and metric uses.)
- */
-export async function resampleU8(img: ImageU8, w: number, h: number, method: 'bicubic' | 'lanczos'): Promise<ImageU8> {
-  return resizeU8(img, w, h, method === 'bicubic' ? 'bicubic' : 'lanczos3');
-}
 
 type DiffusionModule = typeof import('./diffusion/index');
 let diffusionModule: Promise<DiffusionModule> | null = null;
@@ -178,7 +170,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   const repairRecord: RepairRecord | null =
     req.repair?.mask || req.repair?.detect ? { source: req.repair.mask ? 'file' : 'detected', mask: req.repair.mask ?? null, coverage: repair?.coverage ?? 0, pixels: mask ? maskPixels(mask) : 0 } : null;
   if (isClassicMethod(method)) {
-    out = await resampleU8(rgb, W, H, method);
+    out = resampleU8(rgb, W, H, method);
     info.provider = 'cpu';
   } else if (method === 'portrait') {
     // Faces restored by the face model, the rest by the natural model (or Lanczos): src/engine/faces.
@@ -240,9 +232,10 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     Object.assign(info, r.info);
   }
   check();
-  const outAlpha = alpha ? await resampleU8(alpha, W, H, 'lanczos') : null;
+  const outAlpha = alpha ? resampleU8(alpha, W, H, 'lanczos') : null;
   ctx.onProgress?.({ fraction: 0.99, message: 'encoding' });
-  const grey = isGreyU8(rgb);
+  // one verdict: the diffusion pass's (same rule, image.ts isGrey) when one ran, else the input's
+  const grey = typeof info.grey === 'boolean' ? info.grey : isGrey(rgb);
   info.grey = grey;
   await encodeImage(out, outAlpha, meta, req.output, { format: req.format, quality: req.quality, keepMetadata: req.keepMetadata, grey });
   const metrics: Record<string, number> = {};

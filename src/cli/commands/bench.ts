@@ -25,7 +25,8 @@ import type { ImageF32, ImageU8 } from '../../engine/image';
 import type { ModelPackage } from '../../engine/diffusion/index';
 import { cropU8, f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
-import { resizeU8 } from '../../engine/resample';
+import { resampleU8 } from '../../engine/resample';
+import { median } from '../../engine/stats';
 import { canReach, gflopsPerImage, ModelCard, pickForScale } from '../../shared/card';
 import {
   bufToU8,
@@ -256,11 +257,6 @@ const std = (a: number[]) => {
   const m = mean(a);
   return Math.sqrt(a.reduce((s, v) => s + (v - m) ** 2, 0) / (a.length - 1));
 };
-const median = (a: number[]) => {
-  const s = [...a].sort((x, y) => x - y);
-  const k = s.length >> 1;
-  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
-};
 
 async function writeU8Png(img: ImageU8, file: string): Promise<void> {
   await sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), { raw: { width: img.width, height: img.height, channels: img.channels as 1 | 2 | 3 | 4 } }).png().toFile(file);
@@ -283,10 +279,6 @@ function centreCrop(img: ImageU8, size: number): ImageU8 {
   return cropU8(img, { x: x0, y: y0, w, h });
 }
 
-/** The app's Lanczos (centre-aligned, src/engine/resample.ts). */
-async function lanczos(lr: ImageU8, w: number, h: number): Promise<ImageU8> {
-  return resizeU8(lr, w, h, 'lanczos3');
-}
 
 function bicubic(lr: ImageU8, w: number, h: number): ImageU8 {
   return bufToU8(resizeBicubicTorch(u8ToBuf(lr), w, h));
@@ -392,7 +384,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   const restore = async (m: Method, lr: ImageU8, w: number, h: number, s: number) => {
     if (m.id === 'hr') return { out: hrNow!, calls: 0, callsPerTile: 0 };
     if (m.id === 'bicubic') return { out: bicubic(lr, w, h), calls: 0, callsPerTile: 0 };
-    if (m.id === 'lanczos') return { out: await lanczos(lr, w, h), calls: 0, callsPerTile: 0 };
+    if (m.id === 'lanczos') return { out: resampleU8(lr, w, h, 'lanczos'), calls: 0, callsPerTile: 0 };
     if (m.kind === 'peer') {
       const f = path.join(m.dir!, `${path.parse(fileNow).name}.png`);
       const out = toRgb(await readImageU8(f).catch((e: Error) => Promise.reject(new Error(`${m.id}: ${f}: ${e.message.split('\n')[0]}`))));

@@ -19,12 +19,12 @@
  * Pixels outside every face mask are byte-identical to the background result.
  */
 import type { ImageF32, ImageU8 } from '../image';
-import { f32ToU8, u8ToF32 } from '../image';
+import { f32ToU8, isGrey, u8ToF32 } from '../image';
 import { CancelledError } from '../errors';
 import { Catalogue, choiceInfo, openModel } from '../catalogue';
 import type { ProviderChoice } from '../providers';
-import { blurPlane } from '../diffusion/color';
-import { resizeU8 } from '../resample';
+import { blurPlane, toGreyImage } from '../diffusion/color';
+import { resampleU8 } from '../resample';
 import { bicubicResize, restoreDiffusion, type ModelPackage } from '../diffusion/index';
 import { FACE_TEMPLATE, applySim, invertSim, samplePlane, sampleBilinear, simScale, templateFootprint, templateMask, umeyama, type Similarity } from './align';
 import { detectFaces, fivePoints, landmarksForBoxesScored, type Box, type DetectOptions, type Point } from './detect';
@@ -146,20 +146,7 @@ const abortError = () => new CancelledError('portrait restore cancelled');
 
 /** Lanczos-3, centre-aligned (src/engine/resample.ts; sharp's enlargement sits half an output pixel off). */
 export async function lanczosU8(img: ImageU8, w: number, h: number): Promise<ImageU8> {
-  return resizeU8(img, w, h, 'lanczos3');
-}
-
-function isGrey(img: ImageU8): boolean {
-  if (img.channels < 3) return true;
-  const n = img.width * img.height;
-  let off = 0;
-  for (let i = 0; i < n; i++) {
-    const r = img.data[i * 3];
-    const g = img.data[i * 3 + 1];
-    const b = img.data[i * 3 + 2];
-    if (Math.abs(r - g) > 2 || Math.abs(r - b) > 2 || Math.abs(g - b) > 2) if (++off > Math.max(1, n * 0.001)) return false;
-  }
-  return true;
+  return resampleU8(img, w, h, 'lanczos');
 }
 
 /** Output-pixel coordinates of an input-pixel point at `scale` (pixel centres at integers). */
@@ -217,11 +204,6 @@ export function degradeToModelInput(crop: ImageF32, factor: number): ImageF32 {
   const d = lr.data;
   for (let i = 0; i < d.length; i++) d[i] = Math.min(255, Math.max(0, Math.round(d[i] * 255))) / 255;
   return lr;
-}
-
-function greyInPlace(img: ImageF32): void {
-  const d = img.data;
-  for (let i = 0; i < d.length; i += 3) d[i] = d[i + 1] = d[i + 2] = 0.299 * d[i] + 0.587 * d[i + 1] + 0.114 * d[i + 2];
 }
 
 function blurImage(img: ImageF32, sigma: number): ImageF32 {
@@ -489,7 +471,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
     }
     if (!faceModel) continue;
     let crop = blind ? blindCrop(lrF, M, scale, size, framePx) : alignedCrop(lrF, M, scale, size);
-    if (grey) greyInPlace(crop);
+    if (grey) crop = toGreyImage(crop);
     // The face model's scale for this face: its own (×8 from 16 px), or lower for larger faces.
     let fs = blind ? 1 : factor;
     if (opts.faceScale === 'adaptive' && !blind) while (fs > 2 && framePx >= (2 * size) / fs) fs /= 2;
