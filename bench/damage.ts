@@ -11,7 +11,7 @@
  *    clean HR inside the mask (output-sized, nearest) and over the whole image (border 4 shaved).
  *    The clean LR restored the same way is the ceiling (what the model does without damage).
  *
- * Writes bench/results/damage.md and bench/results/damage-sheet.png (rows: synthetic damage, real prints).
+ * Writes bench/results/damage.md and bench/results/damage-sheet.jpg (rows: synthetic damage, real prints).
  *
  *   npx tsx bench/damage.ts [--n-set14 14] [--n-faces 6] [--crop 192] [--threads 1] [--detector-only]
  */
@@ -268,7 +268,7 @@ for (const tiles of rowsAll) {
   top += h + GAP;
 }
 fs.mkdirSync(OUT, { recursive: true });
-await sharp({ create: { width, height: top, channels: 3, background: '#222' } }).composite(composites).png().toFile(path.join(OUT, 'damage-sheet.png'));
+await sharp({ create: { width, height: top, channels: 3, background: '#222' } }).composite(composites).jpeg({ quality: 90 }).toFile(path.join(OUT, 'damage-sheet.jpg'));
 
 // ---------- the table ----------
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -318,7 +318,7 @@ const md = [
   ``,
   `## Contact sheet`,
   ``,
-  `\`damage-sheet.png\`: first ${sheetSynth.length} rows synthetic (${sheetSynth.map((s) => s.kind).join(', ')}): damaged LR (nearest ×${S}) | mask (red) | none | Telea + natural-x4 | Telea + jumps | clean HR. Last ${sheetReal.length} rows real prints, the ${RS}² crop with the most labelled damage (${realRows.map((r) => `${r.file} at ${r.region.x},${r.region.y}`).join('; ')}): input (nearest ×${S}) | label mask (red) | detector's mask (red) | none | Telea + natural-x4 | Telea + jumps (label mask).`,
+  `\`damage-sheet.jpg\`: first ${sheetSynth.length} rows synthetic (${sheetSynth.map((s) => s.kind).join(', ')}): damaged LR (nearest ×${S}) | mask (red) | none | Telea + natural-x4 | Telea + jumps | clean HR. Last ${sheetReal.length} rows real prints, the ${RS}² crop with the most labelled damage (${realRows.map((r) => `${r.file} at ${r.region.x},${r.region.y}`).join('; ')}): input (nearest ×${S}) | label mask (red) | detector's mask (red) | none | Telea + natural-x4 | Telea + jumps (label mask).`,
   ``,
 ].join('\n');
 fs.writeFileSync(path.join(OUT, 'damage.md'), md);

@@ -57,5 +57,5 @@ const out = await sharp({ create: { width: 3 * W + 8, height: H + 20, channels: 
 const dir = path.join(ROOT, 'bench/results/faces');
 fs.mkdirSync(dir, { recursive: true });
 const name = `demo-${photo.replace(/\.\w+$/, '')}`;
-fs.writeFileSync(path.join(dir, `${name}.png`), out);
+fs.writeFileSync(path.join(dir, `${name}.jpg`), await sharp(out).jpeg({ quality: 90 }).toBuffer());
 fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(info, null, 1));

@@ -149,8 +149,8 @@ for (let s = 0; s * per < panels.length; s++) {
     y += p.h + 6;
     return c;
   });
-  const name = `${only ? 'partial-' : ''}contact-${String(s + 1).padStart(2, '0')}.png`;
-  await sharp({ create: { width: W, height: H, channels: 3, background: '#000' } }).composite(comps).png({ compressionLevel: 9 }).toFile(path.join(outDir, name));
+  const name = `${only ? 'partial-' : ''}contact-${String(s + 1).padStart(2, '0')}.jpg`;
+  await sharp({ create: { width: W, height: H, channels: 3, background: '#000' } }).composite(comps).jpeg({ quality: 90 }).toFile(path.join(outDir, name));
   sheetNames.push(name);
 }
 const summary = {

@@ -48,9 +48,9 @@ for (const c of crops) {
   top += h * S + 6;
   process.stderr.write('.');
 }
-const sheet = await sharp({ create: { width, height: top, channels: 3, background: '#222' } }).composite(tiles).png().toBuffer();
+const sheet = await sharp({ create: { width, height: top, channels: 3, background: "#222" } }).composite(tiles).jpeg({ quality: 90 }).toBuffer();
 const dir = path.join(ROOT, 'bench/results');
-fs.writeFileSync(path.join(dir, `${name}.png`), sheet);
-const md = `Columns of ${name}.png: input (nearest ×4) | ${A.id} | ${B.id}; ×4, knob 0.5, skipdiff, seed 1.\n\n${rows.join('\n')}\n`;
+fs.writeFileSync(path.join(dir, `${name}.jpg`), sheet);
+const md = `Columns of ${name}.jpg: input (nearest ×4) | ${A.id} | ${B.id}; ×4, knob 0.5, skipdiff, seed 1.\n\n${rows.join('\n')}\n`;
 fs.writeFileSync(path.join(dir, `${name}.md`), md);
 console.log('\n' + md);

@@ -6,7 +6,7 @@ left, its degraded LR nearest-upsampled to the same size on the right, exactly a
 them (degrade_real.real_batch, one seed per sample, p_real 1).
 
   /usr/bin/python3 training/contact_sheet.py --data ../shared/data/natural/train-hr --n 24 --scale 4 \
-      --patch 128 --out training/results/degrade-real-sheet.png
+      --patch 128 --out training/results/degrade-real-sheet.jpg
 """
 import argparse
 import os
@@ -48,10 +48,10 @@ if __name__ == "__main__":
     ap.add_argument("--patch", type=int, default=128)
     ap.add_argument("--cols", type=int, default=4)
     ap.add_argument("--seed", type=int, default=3)
-    ap.add_argument("--out", default="training/results/degrade-real-sheet.png")
+    ap.add_argument("--out", default="training/results/degrade-real-sheet.jpg")
     a = ap.parse_args()
     torch.set_num_threads(1)
     im = sheet(a.data, a.n, a.scale, a.patch, a.cols, a.seed)
     os.makedirs(os.path.dirname(a.out) or ".", exist_ok=True)
-    im.save(a.out, optimize=True)
+    im.save(a.out, quality=90, optimize=True)
     print(f"wrote {a.out} ({im.width}x{im.height}, {a.n} samples)")
