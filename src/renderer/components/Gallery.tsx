@@ -4,6 +4,7 @@ import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useStat
 import type { ImportFailure, Photo } from '../../shared/types';
 import { call, errorLine, mediaUrl } from '../api';
 import { basename, plural } from '../format';
+import { useDebounced, useDebouncedCallback } from '../hooks/useDebounced';
 import { modLabel, useShortcuts } from '../shortcuts';
 import { useApp, useEvent } from '../store';
 
@@ -31,7 +32,7 @@ export function Gallery(props: GalleryProps) {
   const [desc, setDesc] = useState(true);
   const [filter, setFilter] = useState<Filter>('all');
   const [search, setSearch] = useState('');
-  const [debounced, setDebounced] = useState('');
+  const debounced = useDebounced(search, 150).trim();
   const [photos, setPhotos] = useState<Photo[]>([]);
   const [total, setTotal] = useState(0);
   const [loaded, setLoaded] = useState(false);
@@ -40,11 +41,6 @@ export function Gallery(props: GalleryProps) {
   const [focusIdx, setFocusIdx] = useState(0);
   const [confirmRemove, setConfirmRemove] = useState(false);
   const token = useRef(0);
-
-  useEffect(() => {
-    const t = setTimeout(() => setDebounced(search.trim()), 150);
-    return () => clearTimeout(t);
-  }, [search]);
 
   const load = useCallback(async () => {
     const my = ++token.current;
@@ -73,23 +69,16 @@ export function Gallery(props: GalleryProps) {
     void load();
   }, [load]);
 
-  // Timers fire later than the render that set them: always reload with the query of *now*.
-  const loadRef = useRef(load);
-  loadRef.current = load;
-  const reloadTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // The debouncer calls the latest `load`: a reload always uses the query of *now*.
+  const reload = useDebouncedCallback(() => void load(), 200);
   useEvent('library.changed', ({ reason }) => {
     if (reason === 'prefs') return; // per-photo knob/scale: nothing the grid shows
-    const fire = () => {
-      reloadTimer.current = null;
-      void loadRef.current();
-    };
     // Results arrive one by one during a batch: at most one reload a second (throttle, not debounce).
     if (reason === 'result') {
-      if (!reloadTimer.current) reloadTimer.current = setTimeout(fire, 1000);
+      if (!reload.pending()) reload.later(1000);
       return;
     }
-    if (reloadTimer.current) clearTimeout(reloadTimer.current);
-    reloadTimer.current = setTimeout(fire, 200);
+    reload();
   });
 
   // Drop selected ids that left the list.

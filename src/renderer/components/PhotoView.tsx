@@ -1,12 +1,15 @@
 /** One photo: before/after viewer, knob, preview under a loupe, restore, results with facts, export, delete. */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { isClassicMethod, type FaceBox, type Job, type Photo, type Result, type Scale } from '../../shared/types';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { isClassicMethod, type Job, type Photo, type Result, type Scale } from '../../shared/types';
 import { call, errorLine, mediaUrl } from '../api';
 import { fmtBytes, fmtDate, fmtMs, fmtTime } from '../format';
+import { useDebouncedCallback } from '../hooks/useDebounced';
+import { useFaces } from '../hooks/useFaces';
+import { useResults } from '../hooks/useResults';
 import { useShortcuts } from '../shortcuts';
-import { useApp, useEvent, useJobs } from '../store';
+import { useApp, useJobs } from '../store';
 import { ExportDialog } from './ExportDialog';
-import { FaceOutlines, FacesPanel, entriesFrom, faceKey, faceParamsOf, noFaces, withReport, type FaceEntry, type FacesState } from './Faces';
+import { FaceOutlines, FacesPanel } from './Faces';
 import { KnobPanel, type RestoreChoice } from './KnobPanel';
 import { MaskDialog } from './MaskDialog';
 import { ResultFacts, describeResult, resultRegion } from './ResultFacts';
@@ -26,9 +29,6 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
   const { settings, methods, mergeJobs, toast, setQueueOpen } = useApp();
   const { jobs } = useJobs();
   const [photo, setPhoto] = useState<Photo | null>(initial && initial.id === photoId ? initial : null);
-  const [results, setResults] = useState<Result[] | null>(null);
-  const [aId, setAId] = useState<number | null>(null);
-  const [bSel, setBSel] = useState<'original' | number>('original');
   const [mode, setMode] = useState<ViewMode>('slider');
   const [loupeOn, setLoupeOn] = useState(true);
   const [loupe, setLoupe] = useState<Rect | null>(null);
@@ -37,30 +37,15 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
   const [seed, setSeed] = useState(0);
   const [exporting, setExporting] = useState<Result | null>(null);
   const [confirmDel, setConfirmDel] = useState<number | null>(null);
-  const pending = useRef(new Set<number>());
   const viewer = useRef<ViewerHandle>(null);
-  // Faces (method portrait): found by faces.detect, edited by the user, sent with the restore.
-  const [faces, setFaces] = useState<FacesState>(noFaces);
-  const [addMode, setAddMode] = useState(false);
-  const [hotFace, setHotFace] = useState<number | null>(null);
-  const [showOutlines, setShowOutlines] = useState(true);
   // Damage repair: off, the detector, or the mask painted for this photo (MaskDialog).
   const [repair, setRepair] = useState<'off' | 'detect' | 'mask' | null>(null);
   const [maskOpen, setMaskOpen] = useState(false);
   const repairChoice = repair ?? (photo?.prefs?.repair ? 'mask' : 'off');
-  const facesFor = useRef(0);
-  const facesRef = useRef(faces);
-  facesRef.current = faces;
 
   // ---- load
   useEffect(() => {
     let alive = true;
-    setResults(null);
-    setAId(null);
-    setBSel('original');
-    facesFor.current++;
-    setFaces(noFaces);
-    setAddMode(false);
     call('library.get', { id: photoId })
       .then((p) => alive && setPhoto(p))
       .catch((e) => alive && toast(`Could not open the photo: ${errorLine(e)}`, 'error'));
@@ -69,35 +54,8 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
     };
   }, [photoId, toast]);
 
-  const loadResults = useCallback(
-    async (select?: number) => {
-      try {
-        const list = await call('results.list', { photoId });
-        list.sort((a, b) => b.id - a.id);
-        setResults(list);
-        setAId((cur) => {
-          if (select != null && list.some((r) => r.id === select)) return select;
-          if (cur != null && list.some((r) => r.id === cur)) return cur;
-          return list.find((r) => r.kind === 'restore')?.id ?? list[0]?.id ?? null;
-        });
-        setBSel((b) => (b === 'original' || list.some((r) => r.id === b) ? b : 'original'));
-      } catch (e) {
-        toast(`Could not list results: ${errorLine(e)}`, 'error');
-      }
-    },
-    [photoId, toast],
-  );
-  useEffect(() => {
-    void loadResults();
-  }, [loadResults]);
-
-  useEvent('job.finished', ({ job, result }) => {
-    if (job.photoId !== photoId) return;
-    const mine = pending.current.delete(job.id);
-    if (result) void loadResults(mine ? result.id : undefined);
-    if (mine && job.state === 'failed') toast(`${job.kind === 'preview' ? 'Preview' : 'Restore'} failed: ${job.error ?? 'unknown error'}`, 'error');
-    if (mine && result && job.kind === 'preview') setBSel('original');
-  });
+  // ---- results: A shown, B compared; jobs started here are tracked
+  const { results, aId, setAId, bSel, setBSel, track, remove } = useResults(photoId);
 
   // ---- restore settings: per-photo prefs, else defaults
   useEffect(() => {
@@ -109,19 +67,15 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
     });
   }, [photo, settings, choice]);
 
-  const prefsTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const rememberChoice = useDebouncedCallback((id: number, c: RestoreChoice) => {
+    call('library.setPrefs', { id, prefs: { fidelity: c.fidelity, scale: c.scale, method: c.method } })
+      .then((p) => setPhoto(p))
+      .catch((e) => toast(`Could not remember the settings: ${errorLine(e)}`, 'error'));
+  }, 400);
   const changeChoice = (c: RestoreChoice) => {
     setChoice(c);
-    if (prefsTimer.current) clearTimeout(prefsTimer.current);
-    prefsTimer.current = setTimeout(() => {
-      call('library.setPrefs', { id: photoId, prefs: { fidelity: c.fidelity, scale: c.scale, method: c.method } })
-        .then((p) => setPhoto(p))
-        .catch((e) => toast(`Could not remember the settings: ${errorLine(e)}`, 'error'));
-    }, 400);
+    rememberChoice(photoId, c);
   };
-  useEffect(() => () => {
-    if (prefsTimer.current) clearTimeout(prefsTimer.current);
-  }, []);
 
   // ---- loupe follows scale
   const W = photo?.width ?? 1;
@@ -137,95 +91,18 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
     });
   }, [photo, scale, W, H]);
 
-  // ---- faces
+  // ---- faces (method portrait): found by faces.detect, edited by the user, sent with the restore
   const portrait = choice?.method === 'portrait';
   const canPortrait = methods.some((m) => m.id === 'portrait');
-  const findFaces = useCallback(
-    async (sc: number) => {
-      const ticket = ++facesFor.current;
-      setFaces((f) => ({ ...f, status: f.status === 'ready' ? 'ready' : 'finding', error: undefined }));
-      try {
-        const report = await call('faces.detect', { photoId, scale: sc as Scale });
-        if (ticket !== facesFor.current) return;
-        if (facesRef.current.status === 'ready') {
-          setFaces((f) => ({ ...f, report, list: withReport(f.list, report) }));
-          return;
-        }
-        const list = entriesFrom(report, photo?.prefs ?? null);
-        setFaces({ status: 'ready', report, list, edited: !!photo?.prefs?.faces });
-        // The loupe goes to the first face portrait restores: a preview then shows what it does to faces.
-        const first = list.find((e) => !e.excluded && e.restorable !== false) ?? list.find((e) => !e.excluded);
-        if (first) setLoupe((l) => (l ? clampRect({ ...l, x: first.box.x + first.box.w / 2 - l.w / 2, y: first.box.y + first.box.h / 2 - l.h / 2 }, W, H) : l));
-      } catch (e) {
-        if (ticket !== facesFor.current) return;
-        setFaces((f) => (f.status === 'ready' ? f : { ...noFaces, status: 'error', error: errorLine(e) }));
-      }
-    },
-    [photoId, photo?.prefs, W, H],
-  );
-  const photoLoaded = !!photo && photo.id === photoId;
-  useEffect(() => {
-    if (!portrait || !photoLoaded) return;
-    // First time: find them; later, another scale: the cached answer says which faces portrait keeps.
-    if (faces.status === 'idle' || faces.status === 'ready') void findFaces(scale);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [portrait, photoLoaded, scale]);
-  useEffect(() => {
-    if (!portrait) setAddMode(false);
-  }, [portrait]);
-
-  const facesTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const rememberFaces = (list: FaceEntry[] | null) => {
-    if (facesTimer.current) clearTimeout(facesTimer.current);
-    facesTimer.current = setTimeout(() => {
-      const prefs = list ? faceParamsOf(list) : { faces: null, excludeFaces: null, faceFidelity: null };
-      call('library.setPrefs', { id: photoId, prefs })
-        .then((p) => setPhoto(p))
-        .catch((e) => toast(`Could not remember the faces: ${errorLine(e)}`, 'error'));
-    }, 400);
-  };
-  useEffect(() => () => {
-    if (facesTimer.current) clearTimeout(facesTimer.current);
-  }, []);
-  const editFaces = (fn: (list: FaceEntry[]) => FaceEntry[]) => {
-    const list = fn(faces.list);
-    rememberFaces(list);
-    setFaces({ ...faces, list, edited: true });
-  };
-  const toggleFace = (i: number) => editFaces((l) => l.map((e, j) => (j === i ? { ...e, excluded: !e.excluded } : e)));
-  const moveFace = (i: number, box: FaceBox) => editFaces((l) => l.map((e, j) => (j === i ? { ...e, box } : e)));
-  const faceKnob = (i: number, v: number | null) => editFaces((l) => l.map((e, j) => (j === i ? { ...e, fidelity: v } : e)));
-  const removeFace = (i: number) => {
-    editFaces((l) => l.filter((_, j) => j !== i));
-    setHotFace(null);
-    toast(`Face ${i + 1} removed`);
-  };
-  const addFace = (r: { x: number; y: number; w: number; h: number }, focus = false) => {
-    const x = Math.max(0, Math.min(W - 4, r.x));
-    const y = Math.max(0, Math.min(H - 4, r.y));
-    const box = { x, y, w: Math.max(4, Math.min(W - x, r.w)), h: Math.max(4, Math.min(H - y, r.h)) };
-    editFaces((l) => [...l, { key: faceKey(), box, score: null, added: true, excluded: false, fidelity: null }]);
-    setAddMode(false);
-    setShowOutlines(true);
-    toast(`Face ${faces.list.length + 1} added`, 'ok');
-    if (focus) setTimeout(() => document.querySelector<HTMLElement>(`.face-box[data-face="${faces.list.length}"]`)?.focus(), 50);
-  };
-  const resetFaces = () => {
-    if (!faces.report) return;
-    rememberFaces(null);
-    setFaces((f) => ({ ...f, list: entriesFrom(f.report!, null), edited: false }));
-  };
-  const startAdd = (on: boolean, byKeyboard: boolean) => {
-    if (on && byKeyboard) {
-      // No pointer: a box in the middle of the view, focused, to move with the arrow keys.
-      const v = viewer.current?.view();
-      const s = Math.max(8, Math.round(Math.min(W, H) / 8));
-      addFace({ x: Math.round((v?.cx ?? W / 2) - s / 2), y: Math.round((v?.cy ?? H / 2) - s / 2), w: s, h: s }, true);
-      return;
-    }
-    setAddMode(on);
-  };
-  const faceParams = portrait && faces.status === 'ready' ? faceParamsOf(faces.list) : null;
+  const faces = useFaces({
+    photoId,
+    photo,
+    portrait,
+    scale,
+    onPhoto: setPhoto,
+    onFirstFace: (box) => setLoupe((l) => (l ? clampRect({ ...l, x: box.x + box.w / 2 - l.w / 2, y: box.y + box.h / 2 - l.h / 2 }, W, H) : l)),
+    viewCentre: () => viewer.current?.view(),
+  });
 
   // ---- jobs of this photo
   const myJobs = useMemo(() => jobs.filter((j) => j.photoId === photoId && (j.state === 'queued' || j.state === 'running')), [jobs, photoId]);
@@ -240,13 +117,13 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
       seed,
       ...(isClassic ? {} : { sampler: settings.defaultSampler }),
       ...(kind === 'preview' && loupe ? { region: clampRect(loupe, W, H) } : {}),
-      ...(faceParams ?? {}),
+      ...(faces.params ?? {}),
       // 'off' explicitly: without a repair the queue uses the photo's painted mask.
       ...(repairChoice === 'detect' ? { repair: 'detect' as const } : repairChoice === 'mask' && photo.prefs?.repair ? { repair: photo.prefs.repair } : { repair: 'off' as const }),
     };
     try {
       const r = await call('jobs.enqueue', { photoIds: [photoId], params });
-      for (const j of r.jobs) pending.current.add(j.id);
+      track(r.jobs.map((j) => j.id));
       mergeJobs(r.jobs);
     } catch (e) {
       toast(`Could not start: ${errorLine(e)}`, 'error');
@@ -263,15 +140,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
 
   const del = async (r: Result) => {
     setConfirmDel(null);
-    try {
-      await call('results.delete', { id: r.id });
-      toast('Result deleted', 'ok');
-      if (aId === r.id) setAId(null);
-      if (bSel === r.id) setBSel('original');
-      await loadResults();
-    } catch (e) {
-      toast(`Could not delete: ${errorLine(e)}`, 'error');
-    }
+    await remove(r);
   };
 
   const reveal = async () => {
@@ -286,7 +155,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
 
   useShortcuts(
     {
-      escape: () => (addMode ? setAddMode(false) : onBack()),
+      escape: () => (faces.addMode ? faces.stopAdding() : onBack()),
       backspace: () => onBack(),
       r: () => void enqueue('restore'),
       p: () => void enqueue('preview'),
@@ -447,22 +316,22 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
               onLoupe={(r) => setLoupe(clampRect(r, W, H))}
               onZoomChange={setZoom}
               overlay={
-                portrait && showOutlines && faces.status === 'ready'
+                portrait && faces.showOutlines && faces.state.status === 'ready'
                   ? (place) => (
                       <FaceOutlines
-                        list={faces.list}
+                        list={faces.state.list}
                         place={place}
-                        hot={hotFace}
+                        hot={faces.hot}
                         photo={{ w: W, h: H }}
-                        onToggle={toggleFace}
-                        onChange={moveFace}
-                        onRemove={removeFace}
-                        onHot={setHotFace}
+                        onToggle={faces.toggle}
+                        onChange={faces.move}
+                        onRemove={faces.remove}
+                        onHot={faces.setHot}
                       />
                     )
                   : undefined
               }
-              onDraw={portrait && addMode ? (r) => addFace(r) : undefined}
+              onDraw={portrait && faces.addMode ? (r) => faces.add(r) : undefined}
               placeholder={photo?.missing ? `The original file is missing (${photo.path}). Results made earlier are still here.` : undefined}
             />
             <div className="zoom overlay" role="group" aria-label="Zoom">
@@ -484,7 +353,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
             </div>
           </div>
           <div className="stage-status" aria-live="polite">
-            {addMode ? (
+            {faces.addMode ? (
               <span>Drag a box around a face the detector missed. Esc stops drawing.</span>
             ) : running ? (
               <JobLine job={running} more={myJobs.length - 1} onCancel={() => void cancel(running)} onOpenQueue={() => setQueueOpen(true)} />
@@ -511,7 +380,7 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
                 onChange={changeChoice}
                 sizes={[{ w: W, h: H }]}
                 estimateFor="this photo"
-                faces={portrait && faces.status === 'ready' ? faces.list.filter((f) => !f.excluded && f.restorable !== false).length : undefined}
+                faces={portrait && faces.state.status === 'ready' ? faces.state.list.filter((f) => !f.excluded && f.restorable !== false).length : undefined}
               />
             ) : (
               <div className="knob-panel placeholder" />
@@ -552,22 +421,19 @@ export function PhotoView({ photoId, initial, onBack, active }: { photoId: numbe
 
           {portrait && choice && (
             <FacesPanel
-              state={faces}
+              state={faces.state}
               knob={choice.fidelity}
-              addMode={addMode}
-              hot={hotFace}
-              onAddMode={startAdd}
-              onToggle={toggleFace}
-              onFidelity={faceKnob}
-              onRemove={removeFace}
-              onReset={resetFaces}
-              onRetry={() => {
-                setFaces(noFaces);
-                void findFaces(scale);
-              }}
-              onHot={setHotFace}
-              showOutlines={showOutlines}
-              onShowOutlines={setShowOutlines}
+              addMode={faces.addMode}
+              hot={faces.hot}
+              onAddMode={faces.startAdd}
+              onToggle={faces.toggle}
+              onFidelity={faces.knob}
+              onRemove={faces.remove}
+              onReset={faces.reset}
+              onRetry={faces.retry}
+              onHot={faces.setHot}
+              showOutlines={faces.showOutlines}
+              onShowOutlines={faces.setShowOutlines}
             />
           )}
 
