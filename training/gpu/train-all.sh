@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One device call (issues 15 and 16): trains, side by side on one GPU (two processes),
 #   natural    natural-real-x4: natural-x4's EMA fine-tuned with --degrade real (degrade_real.py) on natural/train +
-#              natural/train-hr (640 px), x4, 128² patches, s4-32;
+#              natural/train-hr (longer side 512 px, JPEG q90), x4, 128² patches, s4-32;
 #   face-blind the blind face model: fb-32 at 256², FFHQ-256 + 1,000 UTKFace (upsampled), degrade_face.py,
 # each with its host degradation in worker processes (--data-workers) and each degraded batch used for --echo steps
 # at fresh noise levels, then puts what export needs in $OUT. Sequence, packing and export: training/gpu/README.md.
@@ -57,7 +57,7 @@ job() { # <name> <train.py args...>
 COMMON="--loss l1 --min-snr 5 --threads 1 --bf16 1 --ckpt-minutes 3 --log-every 100 --prefetch 3"
 if [ -f "$INIT" ]; then
   job natural --task natural --degrade real --real-p 0.8 --scale 4 --patch 128 --preset s4-32 \
-    --data "$D/natural_train.npz,$D/natural_hr640.npz" --init "$INIT" \
+    --data "$D/natural_train.npz,$D/natural_hr512.npz" --init "$INIT" \
     --batch 256 --echo "$NAT_ECHO" --lr 2e-4 --warmup 100 --ema 0.999 --data-workers "$NAT_WORKERS" $COMMON &
   P1=$!
 else
