@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { registerRestoreCommand } from './restore';
-import { registerLibraryCommand } from './library';
-import { registerModelsCommand } from './models';
-import { errLine } from './terminal';
+import { registerRestoreCommand } from './commands/restore';
+import { registerLibraryCommand } from './commands/library';
+import { registerModelsCommand } from './commands/models';
+import { errLine } from './lib/terminal';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

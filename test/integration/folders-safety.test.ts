@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { expandInputs } from '../../src/main/library';
-import { planOutputs } from '../../src/cli/restore';
-import { printable } from '../../src/cli/terminal';
+import { planOutputs } from '../../src/cli/commands/restore';
+import { printable } from '../../src/cli/lib/terminal';
 import { tmpDir } from '../helpers/shared-data';
 import { pngHeader } from '../hostile/corpus';
 

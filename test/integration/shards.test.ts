@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import sharp from 'sharp';
 import { MIGRATIONS } from '../../src/main/db';
-import { keepShard, shardKey } from '../../src/cli/shard';
+import { keepShard, shardKey } from '../../src/cli/lib/shard';
 
 const ROOT = path.resolve(__dirname, '../..');
 const BIN = path.join(ROOT, 'bin/daguerre.mjs');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as path from 'node:path';
-import { keepShard, resolveShard, shardKey, shardLibraryDir, shardOf, ShardError } from '../../src/cli/shard';
+import { keepShard, resolveShard, shardKey, shardLibraryDir, shardOf, ShardError } from '../../src/cli/lib/shard';
 
 const root = path.resolve('/archive/scans');
 const files = (n: number, from = 0) => Array.from({ length: n }, (_, i) => path.join(root, `box${(i + from) % 17}`, `scan_${String(i + from).padStart(6, '0')}.tif`));

@@ -1,6 +1,6 @@
 /** `daguerre models`: the model packages found, and why a broken one is refused. */
 import type { Command } from 'commander';
-import { defaultModelDirs } from '../main/core';
+import { defaultModelDirs } from '../../main/core';
 
 export function registerModelsCommand(program: Command): void {
   program
@@ -9,7 +9,7 @@ export function registerModelsCommand(program: Command): void {
     .option('--json', 'JSON output')
     .action(async (o: { json?: boolean }) => {
       // Cards only (schema, files present): no onnxruntime session is opened to list packages.
-      const { listPackages } = await import('../engine/catalogue');
+      const { listPackages } = await import('../../engine/catalogue');
       const list = listPackages(defaultModelDirs());
       if (o.json) {
         process.stdout.write(JSON.stringify(list.map((m) => ({ id: m.id, ok: m.ok, error: m.error, dir: m.dir, task: m.card?.task, scales: m.card?.scales, trainedOn: m.card?.trainedOn })), null, 2) + '\n');

@@ -6,17 +6,17 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { createCore } from '../main/core';
-import { LibraryLockError } from '../main/db';
-import { expandInputs } from '../main/library';
-import { memorySettingsStore } from '../main/settings';
-import { defaultLibraryDir } from './paths';
-import { keepShard, resolveShard, shardLibraryDir, type Shard } from './shard';
-import type { RepairRecord, RestoreParams, Scale, Settings } from '../shared/types';
-import { repairProblem } from '../main/repair';
-import { enlargementLimitReason, probeImage, type EncodeFormat } from '../engine/image-io';
-import { errLine, printable } from './terminal';
-import { sweepStaleTemps } from '../engine/safe-fs';
+import { createCore } from '../../main/core';
+import { LibraryLockError } from '../../main/db';
+import { expandInputs } from '../../main/library';
+import { memorySettingsStore } from '../../main/settings';
+import { defaultLibraryDir } from '../lib/paths';
+import { keepShard, resolveShard, shardLibraryDir, type Shard } from '../lib/shard';
+import type { RepairRecord, RestoreParams, Scale, Settings } from '../../shared/types';
+import { repairProblem } from '../../main/repair';
+import { enlargementLimitReason, probeImage, type EncodeFormat } from '../../engine/image-io';
+import { errLine, printable } from '../lib/terminal';
+import { sweepStaleTemps } from '../../engine/safe-fs';
 
 interface RestoreOpts {
   output: string;
@@ -172,7 +172,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
     quality = parseNum(o.quality, 'quality', 1, 100, true);
     if (!['png', 'jpeg', 'webp'].includes(o.format)) throw new Error(`--format must be png, jpeg or webp (got "${o.format}")`);
     shard = resolveShard(o);
-    provider = (await import('../engine/providers')).parseProviderSetting(o.provider ?? 'auto');
+    provider = (await import('../../engine/providers')).parseProviderSetting(o.provider ?? 'auto');
     if (!['detect', 'off'].includes(o.repair ?? 'off')) throw new Error(`--repair must be detect or off (got "${o.repair}"); a mask file goes with --repair-mask`);
     if (o.repairMask !== undefined && o.repair === 'detect') throw new Error('--repair detect and --repair-mask exclude each other');
     if (o.repairMask !== undefined && !fs.existsSync(o.repairMask)) throw new Error(`--repair-mask ${o.repairMask}: no such file or folder`);

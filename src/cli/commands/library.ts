@@ -1,9 +1,9 @@
 /** `daguerre library <list|import|remove|results>`: the app's library from a terminal. */
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { createCore, type Core } from '../main/core';
-import { defaultLibraryDir } from './paths';
-import { errLine } from './terminal';
+import { createCore, type Core } from '../../main/core';
+import { defaultLibraryDir } from '../lib/paths';
+import { errLine } from '../lib/terminal';
 
 async function withCore<T>(libDir: string | undefined, roots: string[], fn: (core: Core) => Promise<T>): Promise<T> {
   const core = await createCore({ dataDir: libDir ? path.resolve(libDir) : defaultLibraryDir(), grantedRoots: roots, startQueue: false });
@@ -86,7 +86,7 @@ export function registerLibraryCommand(program: Command): void {
     .option('--into <dir>', 'library to merge into (default: --library, else the app’s)')
     .option('--json', 'JSON output')
     .action(async (dirs: string[], o: { into?: string; json?: boolean }) => {
-      const { mergeLibraries } = await import('../main/merge');
+      const { mergeLibraries } = await import('../../main/merge');
       try {
         const r = mergeLibraries(dirs, o.into ?? libDir() ?? defaultLibraryDir());
         if (o.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
