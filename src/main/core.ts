@@ -9,7 +9,7 @@ import { channels, isChannel, type Channel, type ChannelReturns, type ErrorCode,
 import { isClassicMethod, type MethodInfo, type ModelInfo } from '../shared/types';
 import { reachableScales } from '../shared/card';
 import { Catalogue, listPackages } from '../engine/catalogue';
-import { acquireLibraryLock, openDatabase, type DB } from './db';
+import { acquireLibraryLock, openDatabase, stmt, type DB } from './db';
 import { Library } from './library';
 import { JobQueue } from './queue';
 import { EngineClient, forkNodeHost, type HostSpawner } from './engine-client';
@@ -225,7 +225,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
       if (!path.isAbsolute(a.path) || !isGranted(path.dirname(a.path))) throw new HandlerError('FORBIDDEN_PATH', `not a place you chose to save to: ${a.path}`);
       if (a.path.includes('\0')) throw new HandlerError('BAD_ARGS', `export path contains a NUL byte: ${JSON.stringify(a.path)}`);
       const photo = library.get(r.photoId);
-      const originals = (db.prepare('SELECT path FROM photos').all() as { path: string }[]).map((x) => x.path);
+      const originals = (stmt(db, 'SELECT path FROM photos').all() as { path: string }[]).map((x) => x.path);
       if (originals.some((o) => sameFile(a.path, o) || realOrResolved(a.path) === realOrResolved(o))) throw new HandlerError('FORBIDDEN_PATH', `refusing to overwrite an imported original: ${a.path}`);
       if (fs.existsSync(a.path)) {
         if (fs.statSync(a.path).isDirectory()) throw new HandlerError('BAD_ARGS', `${a.path} is a folder; choose a file name`);

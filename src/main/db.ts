@@ -87,7 +87,27 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE results ADD COLUMN repair_coverage REAL;
   ALTER TABLE results ADD COLUMN repair_pixels INTEGER;
   `,
+  /* 4: the code of the error a job last failed or was re-queued with (EngineError.code; 'CRASH': the engine host died,
+        so the re-run uses the CPU). Rows written before it are read by their text, once, here. */ `
+  ALTER TABLE jobs ADD COLUMN error_code TEXT;
+  UPDATE jobs SET error_code = 'CRASH' WHERE error LIKE '%engine stopped unexpectedly%';
+  `,
 ];
+
+const STATEMENTS = new WeakMap<DB, Map<string, Database.Statement>>();
+
+/**
+ * The statement for `sql` on `db`, prepared on its first use and kept for the connection's life (keyed
+ * by the SQL text, so a query built from a bounded set of pieces gets one statement per variant).
+ * Every statement in src/main goes through here: nothing is prepared per call or per progress tick.
+ */
+export function stmt(db: DB, sql: string): Database.Statement {
+  let byText = STATEMENTS.get(db);
+  if (!byText) STATEMENTS.set(db, (byText = new Map()));
+  let s = byText.get(sql);
+  if (!s) byText.set(sql, (s = db.prepare(sql)));
+  return s;
+}
 
 export function openDatabase(file: string): DB {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import type { DB } from './db';
-import { nowIso } from './db';
+import { nowIso, stmt } from './db';
 import { hashFile } from './library';
 import type { EngineClient } from './engine-client';
 import type { FaceDetectReport, FoundFace, Photo } from '../shared/types';
@@ -32,7 +32,7 @@ export class FaceFinder {
   ) {}
 
   cached(hash: string, detector: string): { faces: FoundFaceRaw[]; ms: number } | null {
-    const row = this.db.prepare(`SELECT faces, ms FROM face_detections WHERE hash = ? AND detector = ?`).get(hash, detector) as { faces: string; ms: number } | undefined;
+    const row = stmt(this.db, `SELECT faces, ms FROM face_detections WHERE hash = ? AND detector = ?`).get(hash, detector) as { faces: string; ms: number } | undefined;
     if (!row) return null;
     try {
       return { faces: JSON.parse(row.faces) as FoundFaceRaw[], ms: row.ms };
@@ -63,9 +63,7 @@ export class FaceFinder {
         p = this.engine
           .findFaces(photo.path)
           .then((a) => {
-            this.db
-              .prepare(`INSERT OR REPLACE INTO face_detections (hash, detector, faces, ms, created_at) VALUES (?, ?, ?, ?, ?)`)
-              .run(hash, a.detector, JSON.stringify(a.faces), a.ms, nowIso());
+            stmt(this.db, `INSERT OR REPLACE INTO face_detections (hash, detector, faces, ms, created_at) VALUES (?, ?, ?, ?, ?)`).run(hash, a.detector, JSON.stringify(a.faces), a.ms, nowIso());
             return { faces: a.faces, ms: a.ms };
           })
           .catch((e: { code?: string; message?: string }) => {

@@ -7,10 +7,11 @@ import * as fs from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { DB } from './db';
-import { nowIso } from './db';
+import { nowIso, stmt } from './db';
 import { IMAGE_EXTENSIONS, makeThumbnail, probeImage } from '../engine/image-io';
 import { InputError, oneLine } from '../engine/errors';
 import type { ImportReport, Photo, PhotoPrefs, Result, ResultFields } from '../shared/types';
+import type { LibraryListQuery } from '../shared/contract';
 
 interface PhotoRow {
   id: number;
@@ -55,14 +56,8 @@ interface ResultRow {
   created_at: string;
 }
 
-export interface ListQuery {
-  sort: 'added' | 'name' | 'processed';
-  desc: boolean;
-  search: string;
-  filter: 'all' | 'processed' | 'unprocessed' | 'missing';
-  offset: number;
-  limit: number;
-}
+/** A library.list query, defaults filled in: inferred from the contract's schema (src/shared/contract.ts). */
+export type ListQuery = LibraryListQuery;
 
 export interface NewResult extends ResultFields {
   photoId: number;
@@ -231,18 +226,19 @@ export class Library {
     const dir = q.desc ? 'DESC' : 'ASC';
     const order =
       q.sort === 'name' ? `p.name COLLATE NOCASE ${dir}, p.id ${dir}` : q.sort === 'processed' ? `last_result_at ${dir} NULLS LAST, p.id ${dir}` : `p.added_at ${dir}, p.id ${dir}`;
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM photos p ${w}`).get(args) as { n: number }).n;
-    const rows = this.db.prepare(`SELECT ${PHOTO_COLS} FROM photos p ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all({ ...args, limit: q.limit, offset: q.offset }) as PhotoRow[];
+    // One statement per combination of search, filter and order (at most 2 × 4 × 6).
+    const total = (stmt(this.db, `SELECT COUNT(*) AS n FROM photos p ${w}`).get(args) as { n: number }).n;
+    const rows = stmt(this.db, `SELECT ${PHOTO_COLS} FROM photos p ${w} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all({ ...args, limit: q.limit, offset: q.offset }) as PhotoRow[];
     return { items: rows.map(toPhoto), total };
   }
 
   get(id: number): Photo | null {
-    const row = this.db.prepare(`SELECT ${PHOTO_COLS} FROM photos p WHERE p.id = ?`).get(id) as PhotoRow | undefined;
+    const row = stmt(this.db, `SELECT ${PHOTO_COLS} FROM photos p WHERE p.id = ?`).get(id) as PhotoRow | undefined;
     return row ? toPhoto(row) : null;
   }
 
   byPath(p: string): Photo | null {
-    const row = this.db.prepare(`SELECT ${PHOTO_COLS} FROM photos p WHERE p.path = ?`).get(p) as PhotoRow | undefined;
+    const row = stmt(this.db, `SELECT ${PHOTO_COLS} FROM photos p WHERE p.path = ?`).get(p) as PhotoRow | undefined;
     return row ? toPhoto(row) : null;
   }
 
@@ -254,7 +250,8 @@ export class Library {
     const report: ImportReport = { imported: [], duplicates: [], failed: [] };
     const { files, failed } = await expandInputs(paths);
     report.failed.push(...failed);
-    const insert = this.db.prepare(
+    const insert = stmt(
+      this.db,
       `INSERT INTO photos (path, name, hash, size, format, width, height, exif, added_at) VALUES (@path, @name, @hash, @size, @format, @width, @height, @exif, @added_at)`,
     );
     for (let i = 0; i < files.length; i++) {
@@ -268,11 +265,11 @@ export class Library {
         }
         const meta = await probeImage(file);
         const hash = await hashFile(file);
-        const dup = this.db.prepare(`SELECT id, path FROM photos WHERE hash = ?`).get(hash) as { id: number; path: string } | undefined;
+        const dup = stmt(this.db, `SELECT id, path FROM photos WHERE hash = ?`).get(hash) as { id: number; path: string } | undefined;
         if (dup) {
           // The same content whose original has gone from where it was (moved, renamed, re-copied): the photo
           // now lives here, with its results and settings; else every restore of it would fail "missing".
-          if (!fs.existsSync(dup.path)) this.db.prepare(`UPDATE photos SET path = ?, name = ? WHERE id = ?`).run(file, path.basename(file), dup.id);
+          if (!fs.existsSync(dup.path)) stmt(this.db, `UPDATE photos SET path = ?, name = ? WHERE id = ?`).run(file, path.basename(file), dup.id);
           report.duplicates.push({ path: file, existingId: dup.id });
           continue;
         }
@@ -308,8 +305,8 @@ export class Library {
     for (const id of ids) {
       const photo = this.get(id);
       if (!photo) continue;
-      const outputs = this.db.prepare(`SELECT output_path FROM results WHERE photo_id = ?`).all(id) as { output_path: string }[];
-      this.db.prepare(`DELETE FROM photos WHERE id = ?`).run(id);
+      const outputs = stmt(this.db, `SELECT output_path FROM results WHERE photo_id = ?`).all(id) as { output_path: string }[];
+      stmt(this.db, `DELETE FROM photos WHERE id = ?`).run(id);
       removed++;
       await fsp.rm(this.thumbPath(id), { force: true });
       for (const o of outputs) if (this.ownsFile(o.output_path)) await fsp.rm(o.output_path, { force: true });
@@ -324,12 +321,12 @@ export class Library {
     if (!p) return null;
     const merged: Record<string, unknown> = { ...(p.prefs ?? {}), ...prefs };
     for (const k of Object.keys(merged)) if (merged[k] === null || merged[k] === undefined) delete merged[k];
-    this.db.prepare(`UPDATE photos SET prefs = ? WHERE id = ?`).run(JSON.stringify(merged), id);
+    stmt(this.db, `UPDATE photos SET prefs = ? WHERE id = ?`).run(JSON.stringify(merged), id);
     return this.get(id);
   }
 
   markMissing(id: number, missing: boolean): void {
-    this.db.prepare(`UPDATE photos SET missing = ? WHERE id = ?`).run(missing ? 1 : 0, id);
+    stmt(this.db, `UPDATE photos SET missing = ? WHERE id = ?`).run(missing ? 1 : 0, id);
   }
 
   /** True when `file` lies in the library folder (files the app may delete). */
@@ -344,42 +341,41 @@ export class Library {
 
   addResult(r: NewResult): Result {
     const { repair, ...rest } = r;
-    const info = this.db
-      .prepare(
-        `INSERT INTO results (photo_id, job_id, kind, method, model_id, model_version, scale, knob, split_n, seed, calls, duration_ms, output_path, width, height, metrics, info, repair_source, repair_mask, repair_coverage, repair_pixels, created_at)
+    const info = stmt(
+      this.db,
+      `INSERT INTO results (photo_id, job_id, kind, method, model_id, model_version, scale, knob, split_n, seed, calls, duration_ms, output_path, width, height, metrics, info, repair_source, repair_mask, repair_coverage, repair_pixels, created_at)
          VALUES (@photoId, @jobId, @kind, @method, @modelId, @modelVersion, @scale, @knob, @splitN, @seed, @calls, @durationMs, @outputPath, @width, @height, @metrics, @info, @repairSource, @repairMask, @repairCoverage, @repairPixels, @createdAt)`,
-      )
-      .run({
-        ...rest,
-        metrics: JSON.stringify(r.metrics),
-        info: JSON.stringify(r.info),
-        repairSource: repair?.source ?? null,
-        repairMask: repair?.mask ?? null,
-        repairCoverage: repair?.coverage ?? null,
-        repairPixels: repair?.pixels ?? null,
-        createdAt: nowIso(),
-      });
+    ).run({
+      ...rest,
+      metrics: JSON.stringify(r.metrics),
+      info: JSON.stringify(r.info),
+      repairSource: repair?.source ?? null,
+      repairMask: repair?.mask ?? null,
+      repairCoverage: repair?.coverage ?? null,
+      repairPixels: repair?.pixels ?? null,
+      createdAt: nowIso(),
+    });
     return this.getResult(Number(info.lastInsertRowid))!;
   }
 
   resultForJob(jobId: number): Result | null {
-    const row = this.db.prepare(`SELECT * FROM results WHERE job_id = ?`).get(jobId) as ResultRow | undefined;
+    const row = stmt(this.db, `SELECT * FROM results WHERE job_id = ?`).get(jobId) as ResultRow | undefined;
     return row ? toResult(row) : null;
   }
 
   listResults(photoId: number): Result[] {
-    return (this.db.prepare(`SELECT * FROM results WHERE photo_id = ? ORDER BY id DESC`).all(photoId) as ResultRow[]).map(toResult);
+    return (stmt(this.db, `SELECT * FROM results WHERE photo_id = ? ORDER BY id DESC`).all(photoId) as ResultRow[]).map(toResult);
   }
 
   getResult(id: number): Result | null {
-    const row = this.db.prepare(`SELECT * FROM results WHERE id = ?`).get(id) as ResultRow | undefined;
+    const row = stmt(this.db, `SELECT * FROM results WHERE id = ?`).get(id) as ResultRow | undefined;
     return row ? toResult(row) : null;
   }
 
   async deleteResult(id: number): Promise<number> {
     const r = this.getResult(id);
     if (!r) return 0;
-    this.db.prepare(`DELETE FROM results WHERE id = ?`).run(id);
+    stmt(this.db, `DELETE FROM results WHERE id = ?`).run(id);
     if (this.ownsFile(r.outputPath)) await fsp.rm(r.outputPath, { force: true });
     return 1;
   }

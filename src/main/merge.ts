@@ -9,7 +9,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { MIGRATIONS, openDatabase, type DB } from './db';
+import { MIGRATIONS, openDatabase, stmt, type DB } from './db';
 
 export interface MergeReport {
   into: string;
@@ -39,7 +39,7 @@ export function openSource(dir: string): DB {
       db.close();
       throw new MergeError(`${dir}: library schema version ${version} is newer than this Daguerre (${MIGRATIONS.length}); update Daguerre to merge it`);
     }
-    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+    const tables = (stmt(db, `SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
     if (!tables.includes('photos') || !tables.includes('results')) {
       db.close();
       throw new MergeError(`${dir}: not a Daguerre library (library.sqlite has no photos/results tables)`);
@@ -62,17 +62,18 @@ export function mergeLibraries(sources: string[], into: string): MergeReport {
   fs.mkdirSync(path.join(intoAbs, 'results'), { recursive: true });
   const report: MergeReport = { into: intoAbs, sources: [], photosAdded: 0, resultsAdded: 0, photos: 0, results: 0 };
   try {
-    const findPhoto = dest.prepare(`SELECT id FROM photos WHERE hash = ? AND path = ?`);
-    const pathTaken = dest.prepare(`SELECT id, hash FROM photos WHERE path = ?`);
-    const insPhoto = dest.prepare(`INSERT INTO photos (${PHOTO_COLS.join(', ')}) VALUES (${PHOTO_COLS.map((c) => '@' + c).join(', ')})`);
-    const findResult = dest.prepare(
+    const findPhoto = stmt(dest, `SELECT id FROM photos WHERE hash = ? AND path = ?`);
+    const pathTaken = stmt(dest, `SELECT id, hash FROM photos WHERE path = ?`);
+    const insPhoto = stmt(dest, `INSERT INTO photos (${PHOTO_COLS.join(', ')}) VALUES (${PHOTO_COLS.map((c) => '@' + c).join(', ')})`);
+    const findResult = stmt(
+      dest,
       `SELECT id FROM results WHERE photo_id = @photo_id AND output_path = @output_path AND kind = @kind AND method = @method
          AND model_id IS @model_id AND model_version IS @model_version AND scale = @scale AND knob IS @knob AND seed IS @seed`,
     );
-    const insResult = dest.prepare(`INSERT INTO results (photo_id, job_id, ${RESULT_COLS.join(', ')}) VALUES (@photo_id, NULL, ${RESULT_COLS.map((c) => '@' + c).join(', ')})`);
+    const insResult = stmt(dest, `INSERT INTO results (photo_id, job_id, ${RESULT_COLS.join(', ')}) VALUES (@photo_id, NULL, ${RESULT_COLS.map((c) => '@' + c).join(', ')})`);
     for (const { dir, db } of srcs) {
-      const photos = db.prepare(`SELECT * FROM photos ORDER BY id`).all() as Record<string, unknown>[];
-      const results = db.prepare(`SELECT * FROM results ORDER BY id`).all() as Record<string, unknown>[];
+      const photos = stmt(db, `SELECT * FROM photos ORDER BY id`).all() as Record<string, unknown>[];
+      const results = stmt(db, `SELECT * FROM results ORDER BY id`).all() as Record<string, unknown>[];
       const one = { dir, photos: photos.length, results: results.length, photosAdded: 0, resultsAdded: 0 };
       const copyThumbs: [string, string][] = [];
       dest.transaction(() => {
@@ -107,8 +108,8 @@ export function mergeLibraries(sources: string[], into: string): MergeReport {
       report.photosAdded += one.photosAdded;
       report.resultsAdded += one.resultsAdded;
     }
-    report.photos = (dest.prepare(`SELECT COUNT(*) AS n FROM photos`).get() as { n: number }).n;
-    report.results = (dest.prepare(`SELECT COUNT(*) AS n FROM results`).get() as { n: number }).n;
+    report.photos = (stmt(dest, `SELECT COUNT(*) AS n FROM photos`).get() as { n: number }).n;
+    report.results = (stmt(dest, `SELECT COUNT(*) AS n FROM results`).get() as { n: number }).n;
     return report;
   } finally {
     dest.close();

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { DB } from './db';
-import { nowIso } from './db';
+import { nowIso, stmt } from './db';
 import type { Library } from './library';
 import { EngineError, type EngineClient } from './engine-client';
 import type { Job, JobKind, JobProgress, JobState, RestoreParams, Result, Settings } from '../shared/types';
@@ -27,6 +27,7 @@ interface JobRow {
   output_path: string | null;
   progress: string;
   error: string | null;
+  error_code: string | null;
   result_id: number | null;
   attempts: number;
   created_at: string;
@@ -75,7 +76,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
 
   /** Re-queues jobs a crash left running, then starts working. */
   start(): number {
-    const n = this.db.prepare(`UPDATE jobs SET state = 'queued', started_at = NULL WHERE state = 'running'`).run().changes;
+    const n = stmt(this.db, `UPDATE jobs SET state = 'queued', started_at = NULL WHERE state = 'running'`).run().changes;
     this.stopped = false;
     queueMicrotask(() => this.pump());
     return n;
@@ -86,8 +87,9 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     this.only = ids ? [...ids] : null;
   }
 
-  private onlyClause(): string {
-    return this.only ? ` AND id IN (SELECT value FROM json_each('${JSON.stringify(this.only)}'))` : '';
+  /** The restriction to `only` as SQL (one text, so one statement) and its argument. */
+  private onlyClause(): { sql: string; args: string[] } {
+    return this.only ? { sql: ` AND id IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(this.only)] } : { sql: '', args: [] };
   }
 
   /**
@@ -97,9 +99,9 @@ export class JobQueue extends EventEmitter<QueueEvents> {
    */
   unrecordedOutput(output: string): boolean {
     if (!fs.existsSync(output)) return false;
-    const rec = this.db.prepare(`SELECT 1 FROM results WHERE output_path = ? LIMIT 1`).get(output);
+    const rec = stmt(this.db, `SELECT 1 FROM results WHERE output_path = ? LIMIT 1`).get(output);
     if (rec) return false;
-    return !!this.db.prepare(`SELECT 1 FROM jobs WHERE output_path = ? AND state != 'done' LIMIT 1`).get(output);
+    return !!stmt(this.db, `SELECT 1 FROM jobs WHERE output_path = ? AND state != 'done' LIMIT 1`).get(output);
   }
 
   stop(): void {
@@ -107,7 +109,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
   }
 
   private row(id: number): JobRow | undefined {
-    return this.db.prepare(`SELECT j.*, p.name AS photo_name FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id WHERE j.id = ?`).get(id) as JobRow | undefined;
+    return stmt(this.db, `SELECT j.*, p.name AS photo_name FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id WHERE j.id = ?`).get(id) as JobRow | undefined;
   }
 
   private toJob(r: JobRow): Job {
@@ -136,8 +138,8 @@ export class JobQueue extends EventEmitter<QueueEvents> {
 
   list(states?: JobState[], limit = 1000): Job[] {
     const w = states?.length ? `WHERE j.state IN (${states.map(() => '?').join(',')})` : '';
-    const rows = this.db
-      .prepare(`SELECT j.*, p.name AS photo_name FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id ${w} ORDER BY j.id DESC LIMIT ?`)
+    // One statement per number of states asked for.
+    const rows = stmt(this.db, `SELECT j.*, p.name AS photo_name FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id ${w} ORDER BY j.id DESC LIMIT ?`)
       .all(...(states ?? []), limit) as JobRow[];
     return rows.map((r) => this.toJob(r));
   }
@@ -145,7 +147,8 @@ export class JobQueue extends EventEmitter<QueueEvents> {
   enqueue(photoIds: number[], params: RestoreParams, o: EnqueueOptions = {}): { batchId: string; jobs: Job[] } {
     const batchId = o.batchId ?? randomUUID();
     const kind: JobKind = params.region ? 'preview' : 'restore';
-    const ins = this.db.prepare(
+    const ins = stmt(
+      this.db,
       `INSERT INTO jobs (kind, state, photo_id, batch_id, params, output_path, created_at) VALUES (?, 'queued', ?, ?, ?, ?, ?)`,
     );
     const json = JSON.stringify(params);
@@ -168,17 +171,16 @@ export class JobQueue extends EventEmitter<QueueEvents> {
    * writing that path are cancelled as superseded. Returns the reused job's id, if any.
    */
   private reuseOrSupersede(photoId: number, params: string, output: string, batchId: string): number | null {
-    const open = this.db
-      .prepare(`SELECT id, photo_id, params FROM jobs WHERE output_path = ? AND state IN ('queued','running') ORDER BY id DESC`)
+    const open = stmt(this.db, `SELECT id, photo_id, params FROM jobs WHERE output_path = ? AND state IN ('queued','running') ORDER BY id DESC`)
       .all(output) as { id: number; photo_id: number; params: string }[];
     const keep = open.find((j) => j.photo_id === photoId && j.params === params && !this.active.has(j.id)) ?? open.find((j) => this.active.has(j.id));
     for (const j of open) {
       if (j.id === keep?.id || this.active.has(j.id)) continue;
-      this.db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, error = ? WHERE id = ?`).run(nowIso(), `superseded by a new request for ${output}`, j.id);
+      stmt(this.db, `UPDATE jobs SET state = 'cancelled', finished_at = ?, error = ?, error_code = NULL WHERE id = ?`).run(nowIso(), `superseded by a new request for ${output}`, j.id);
     }
     if (!keep) return null;
     if (this.active.has(keep.id)) return keep.photo_id === photoId && keep.params === params ? keep.id : null;
-    this.db.prepare(`UPDATE jobs SET state = 'queued', batch_id = ?, started_at = NULL, finished_at = NULL, attempts = 0, progress = '{"fraction":0}' WHERE id = ?`).run(batchId, keep.id);
+    stmt(this.db, `UPDATE jobs SET state = 'queued', batch_id = ?, started_at = NULL, finished_at = NULL, attempts = 0, progress = '{"fraction":0}' WHERE id = ?`).run(batchId, keep.id);
     return keep.id;
   }
 
@@ -186,7 +188,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     const r = this.row(id);
     if (!r) return null;
     if (r.state === 'queued') {
-      this.db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, error = NULL WHERE id = ? AND state = 'queued'`).run(nowIso(), id);
+      stmt(this.db, `UPDATE jobs SET state = 'cancelled', finished_at = ?, error = NULL, error_code = NULL WHERE id = ? AND state = 'queued'`).run(nowIso(), id);
       const j = this.get(id)!;
       this.emit('finished', j, null);
       this.checkBatch(j.batchId);
@@ -197,7 +199,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
   }
 
   cancelBatch(batchId: string): number {
-    const rows = this.db.prepare(`SELECT id FROM jobs WHERE batch_id = ? AND state IN ('queued','running')`).all(batchId) as { id: number }[];
+    const rows = stmt(this.db, `SELECT id FROM jobs WHERE batch_id = ? AND state IN ('queued','running')`).all(batchId) as { id: number }[];
     for (const r of rows) this.cancel(r.id);
     return rows.length;
   }
@@ -206,7 +208,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     const r = this.row(id);
     if (!r) return null;
     if (r.state !== 'failed' && r.state !== 'cancelled') return this.toJob(r);
-    this.db.prepare(`UPDATE jobs SET state = 'queued', error = NULL, progress = '{"fraction":0}', attempts = 0, started_at = NULL, finished_at = NULL WHERE id = ?`).run(id);
+    stmt(this.db, `UPDATE jobs SET state = 'queued', error = NULL, error_code = NULL, progress = '{"fraction":0}', attempts = 0, started_at = NULL, finished_at = NULL WHERE id = ?`).run(id);
     const j = this.get(id)!;
     this.emit('progress', j);
     queueMicrotask(() => this.pump());
@@ -214,14 +216,15 @@ export class JobQueue extends EventEmitter<QueueEvents> {
   }
 
   clearFinished(): number {
-    return this.db.prepare(`DELETE FROM jobs WHERE state IN ('done','failed','cancelled')`).run().changes;
+    return stmt(this.db, `DELETE FROM jobs WHERE state IN ('done','failed','cancelled')`).run().changes;
   }
 
   /** Resolves when no job is queued or running. */
   async idle(timeoutMs = 600_000): Promise<void> {
     const t0 = Date.now();
     while (Date.now() - t0 < timeoutMs) {
-      const n = (this.db.prepare(`SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued','running')${this.onlyClause()}`).get() as { n: number }).n;
+      const only = this.onlyClause();
+      const n = (stmt(this.db, `SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued','running')${only.sql}`).get(...only.args) as { n: number }).n;
       if (n === 0 && this.active.size === 0) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -234,9 +237,10 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     try {
       const limit = this.opts.concurrency ?? 1;
       while (this.active.size < limit) {
-        const next = this.db.prepare(`SELECT id FROM jobs WHERE state = 'queued'${this.onlyClause()} ORDER BY kind = 'preview' DESC, id ASC LIMIT 1`).get() as { id: number } | undefined;
+        const only = this.onlyClause();
+        const next = stmt(this.db, `SELECT id FROM jobs WHERE state = 'queued'${only.sql} ORDER BY kind = 'preview' DESC, id ASC LIMIT 1`).get(...only.args) as { id: number } | undefined;
         if (!next) break;
-        const claimed = this.db.prepare(`UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'queued'`).run(nowIso(), next.id).changes;
+        const claimed = stmt(this.db, `UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'queued'`).run(nowIso(), next.id).changes;
         if (!claimed) continue;
         this.active.set(next.id, { started: Date.now() });
         void this.work(next.id);
@@ -248,16 +252,14 @@ export class JobQueue extends EventEmitter<QueueEvents> {
 
   private batchPosition(batchId: string | null, id: number): { i: number; n: number } | undefined {
     if (!batchId) return undefined;
-    const r = this.db
-      .prepare(`SELECT SUM(id <= ?) AS i, COUNT(*) AS n FROM jobs WHERE batch_id = ?`)
-      .get(id, batchId) as { i: number; n: number };
+    const r = stmt(this.db, `SELECT SUM(id <= ?) AS i, COUNT(*) AS n FROM jobs WHERE batch_id = ?`).get(id, batchId) as { i: number; n: number };
     return { i: r.i, n: r.n };
   }
 
   private setProgress(id: number, p: JobProgress, force = false): void {
     const now = Date.now();
     if (force || now - (this.lastWrite.get(id) ?? 0) > 1000) {
-      this.db.prepare(`UPDATE jobs SET progress = ? WHERE id = ?`).run(JSON.stringify(p), id);
+      stmt(this.db, `UPDATE jobs SET progress = ? WHERE id = ?`).run(JSON.stringify(p), id);
       this.lastWrite.set(id, now);
     }
     const j = this.get(id);
@@ -292,7 +294,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
           modelDirs: this.opts.modelDirs,
           threads: settings.threads,
           // After an engine crash on a GPU provider, the re-run uses the CPU (a driver fault would repeat).
-          provider: r.error?.includes('engine stopped unexpectedly') ? 'cpu' : settings.provider,
+          provider: r.error_code === 'CRASH' ? 'cpu' : settings.provider,
           // No `repair` in the params: the mask painted for the photo (prefs.repair), if any; 'off' turns it off.
           repair: repairRequest(params.repair ?? photo.prefs?.repair),
         },
@@ -307,9 +309,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
         const res =
           existing ??
           this.library.addResult({ photoId: photo.id, jobId: id, kind: r.kind as 'restore' | 'preview', ...outcome });
-        this.db
-          .prepare(`UPDATE jobs SET state = 'done', result_id = ?, finished_at = ?, error = NULL, progress = ? WHERE id = ?`)
-          .run(res.id, nowIso(), JSON.stringify({ fraction: 1, image }), id);
+        stmt(this.db, `UPDATE jobs SET state = 'done', result_id = ?, finished_at = ?, error = NULL, error_code = NULL, progress = ? WHERE id = ?`).run(res.id, nowIso(), JSON.stringify({ fraction: 1, image }), id);
         return res;
       })();
       this.durations.push(Date.now() - started);
@@ -318,10 +318,10 @@ export class JobQueue extends EventEmitter<QueueEvents> {
       const err = e instanceof EngineError ? e : new EngineError(e instanceof Error ? e.message.split('\n')[0] : String(e), 'INTERNAL');
       const attempts = this.row(id)?.attempts ?? 1;
       if (err.cancelled) {
-        this.db.prepare(`UPDATE jobs SET state = 'cancelled', finished_at = ?, error = NULL WHERE id = ?`).run(nowIso(), id);
+        stmt(this.db, `UPDATE jobs SET state = 'cancelled', finished_at = ?, error = NULL, error_code = NULL WHERE id = ?`).run(nowIso(), id);
       } else if (err.crashed && attempts < MAX_ATTEMPTS) {
         // The engine host died under this job: run it again on a fresh host.
-        this.db.prepare(`UPDATE jobs SET state = 'queued', started_at = NULL, error = ? WHERE id = ?`).run(`${err.message}; retrying`, id);
+        stmt(this.db, `UPDATE jobs SET state = 'queued', started_at = NULL, error = ?, error_code = ? WHERE id = ?`).run(`${err.message}; retrying`, err.code, id);
         this.active.delete(id);
         this.emit('progress', this.get(id)!);
         queueMicrotask(() => this.pump());
@@ -329,7 +329,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
       } else {
         const name = photo?.name ?? `photo ${r.photo_id}`;
         const msg = err.message.includes(photo?.path ?? '\0') || err.message.startsWith(name) ? err.message : `${name}: ${err.message}`;
-        this.db.prepare(`UPDATE jobs SET state = 'failed', finished_at = ?, error = ? WHERE id = ?`).run(nowIso(), msg, id);
+        stmt(this.db, `UPDATE jobs SET state = 'failed', finished_at = ?, error = ?, error_code = ? WHERE id = ?`).run(nowIso(), msg, err.code, id);
       }
       this.finish(id, null);
     }
@@ -348,11 +348,10 @@ export class JobQueue extends EventEmitter<QueueEvents> {
 
   private checkBatch(batchId: string | null): void {
     if (!batchId) return;
-    const r = this.db
-      .prepare(
-        `SELECT SUM(state IN ('queued','running')) AS open, SUM(state = 'done') AS done, SUM(state = 'failed') AS failed, SUM(state = 'cancelled') AS cancelled FROM jobs WHERE batch_id = ?`,
-      )
-      .get(batchId) as { open: number; done: number; failed: number; cancelled: number };
+    const r = stmt(
+      this.db,
+      `SELECT SUM(state IN ('queued','running')) AS open, SUM(state = 'done') AS done, SUM(state = 'failed') AS failed, SUM(state = 'cancelled') AS cancelled FROM jobs WHERE batch_id = ?`,
+    ).get(batchId) as { open: number; done: number; failed: number; cancelled: number };
     if (r.open === 0) this.emit('batchFinished', { batchId, done: r.done ?? 0, failed: r.failed ?? 0, cancelled: r.cancelled ?? 0 });
   }
 
