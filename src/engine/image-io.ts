@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { fsReason, tempPathIn } from './safe-fs';
 import { InputError } from './errors';
 import type { ImageU8 } from './image';
+import type { OutputFormat } from '../shared/types';
 
 export const SUPPORTED_FORMATS = new Set(['jpeg', 'png', 'webp', 'tiff', 'gif', 'avif', 'heif']);
 export const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.jpe', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif', '.heic', '.heif']);
@@ -167,7 +168,8 @@ export async function decodeImage(file: string, meta?: SourceMeta): Promise<{ me
   }
 }
 
-export type EncodeFormat = 'png' | 'jpeg' | 'webp';
+/** The encodings a result is written in: the contract's format list (src/shared/contract.ts FormatSchema). */
+export type EncodeFormat = OutputFormat;
 
 export function formatForPath(p: string): EncodeFormat | null {
   const ext = path.extname(p).toLowerCase();

@@ -30,9 +30,10 @@ import { denoiserFeeds, policyFeeds as policyFeedsOf } from './diffusion/feeds';
 import { Rng } from './diffusion/rng';
 import type { ModelPackage } from './diffusion/models';
 import { readCard, releaseSession, session } from './catalogue';
+import { PROVIDER_SETTINGS, type ProviderSetting } from '../shared/types';
 
-export const PROVIDER_SETTINGS = ['auto', 'cpu', 'webgpu', 'dml', 'coreml', 'cuda'] as const;
-export type ProviderSetting = (typeof PROVIDER_SETTINGS)[number];
+/** The settings (auto and each provider) are the shared list the IPC contract validates (src/shared/types.ts). */
+export { PROVIDER_SETTINGS, type ProviderSetting };
 export type ProviderName = Exclude<ProviderSetting, 'auto'>;
 /** `auto` tries these in order; cpu is the fallback. */
 export const AUTO_ORDER: readonly ProviderName[] = ['cuda', 'dml', 'coreml', 'webgpu', 'cpu'];

@@ -14,6 +14,7 @@ import type {
   Result,
   Settings,
 } from './types';
+import { JOB_STATES, PROVIDER_SETTINGS } from './types';
 
 export type ErrorCode =
   | 'BAD_ARGS'
@@ -31,14 +32,17 @@ export interface IpcError {
 export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: IpcError };
 
 const Id = z.number().int().positive();
-const Scale = z.union([z.literal(2), z.literal(4), z.literal(8)]);
+export const ScaleSchema = z.union([z.literal(2), z.literal(4), z.literal(8)]);
+const Scale = ScaleSchema;
 const Fidelity = z.number().min(0).max(1);
 const Seed = z.number().int().min(0).max(2 ** 32 - 1);
 const SamplerId = z.string().regex(/^(skipdiff|csa|ddpm:\d{1,4}|ddim:\d{1,4}|fixed:\d{1,4})$/);
 const MethodId = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/);
-const Format = z.enum(['png', 'jpeg', 'webp']);
+export const FormatSchema = z.enum(['png', 'jpeg', 'webp']);
+const Format = FormatSchema;
 const PathArg = z.string().min(1).max(4096);
 
+/** A region of the input, in input pixels (used for previews). */
 export const RegionSchema = z.object({
   x: z.number().int().min(0),
   y: z.number().int().min(0),
@@ -51,7 +55,10 @@ export const MAX_FACES = 64;
 /** Largest photo side the app takes (MAX_INPUT_PIXELS allows no side beyond this). */
 const MAX_SIDE = 65_536;
 
-/** A face box in the photo's pixels; fractional values allowed (detector boxes), no NaN or Infinity. */
+/**
+ * A face box in the photo's pixels (after EXIF orientation): top-left x, y, width, height; fractional values
+ * allowed (detector boxes), no NaN or Infinity.
+ */
 export const FaceBoxSchema = z.strictObject({
   x: z.number().min(0).max(MAX_SIDE),
   y: z.number().min(0).max(MAX_SIDE),
@@ -65,7 +72,15 @@ const FaceIndexKey = z.string().regex(/^(0|[1-9]\d?)$/, 'a face index').refine((
 const FaceList = z.array(FaceBoxSchema).max(MAX_FACES);
 const ExcludeList = z.array(FaceIndex).max(MAX_FACES);
 const FaceFidelityMap = z.record(FaceIndexKey, Fidelity).refine((r) => Object.keys(r).length <= MAX_FACES, `at most ${MAX_FACES} faces`);
-const faceFields = { faces: FaceList.optional(), excludeFaces: ExcludeList.optional(), faceFidelity: FaceFidelityMap.optional() };
+/** Per-face choices of method `portrait` (indices refer to `faces`, or to the detected faces when absent). */
+const faceFields = {
+  /** The faces to restore, replacing detection (landmarks are found inside each box). */
+  faces: FaceList.optional(),
+  /** Indices of faces left to the background. */
+  excludeFaces: ExcludeList.optional(),
+  /** Knob per face index (keys are indices as strings over JSON); others use `fidelity`. */
+  faceFidelity: FaceFidelityMap.optional(),
+};
 
 /** Indices must name faces of the list when one is given. */
 function checkFaceIndices(v: { faces?: unknown[]; excludeFaces?: number[]; faceFidelity?: Record<string, number> }, ctx: z.RefinementCtx): void {
@@ -86,16 +101,26 @@ function checkFaceIndices(v: { faces?: unknown[]; excludeFaces?: number[]; faceF
 export const RepairSchema = z.union([z.literal('off'), z.literal('detect'), z.strictObject({ mask: PathArg.refine((p) => !p.includes('\0'), 'a path without NUL bytes') })]);
 export type RepairParam = z.infer<typeof RepairSchema>;
 
+/** What one restore does (the type `RestoreParams` of types.ts is inferred from this schema). */
 export const RestoreParamsSchema = z
   .object({
     scale: Scale,
+    /** 'bicubic' | 'lanczos' | 'auto' | a model id from models.list */
     method: MethodId,
+    /** Diffusion sampler: 'skipdiff' | 'ddpm:<k>' | 'ddim:<k>' | 'csa' | 'fixed:<calls>' (ignored by classic methods). */
     sampler: SamplerId.optional(),
+    /** 0 = most faithful, 1 = most detailed. */
     fidelity: Fidelity,
     seed: Seed,
+    /** Restore only this region of the input (a preview). */
     region: RegionSchema.optional(),
     format: Format.optional(),
+    /**
+     * method 'auto' only: look for faces first and restore as 'portrait' when the face model would restore any
+     * (default true when a face package is installed; false skips the detection).
+     */
     autoFaces: z.boolean().optional(),
+    /** Damage repair: 'off' (absent), 'detect', or `{ mask }` a mask image of the photo (white = damaged). */
     repair: RepairSchema.optional(),
     ...faceFields,
   })
@@ -113,9 +138,11 @@ export const PhotoPrefsSchema = z
   })
   .superRefine((v, ctx) => checkFaceIndices({ faces: v.faces ?? undefined, excludeFaces: v.excludeFaces ?? undefined, faceFidelity: v.faceFidelity ?? undefined }, ctx));
 
+/** The app's settings (the type `Settings` of types.ts is inferred from this schema). */
 export const SettingsSchema = z.object({
   threads: z.number().int().min(1).max(256),
-  provider: z.enum(['auto', 'cpu', 'webgpu', 'dml', 'coreml', 'cuda']),
+  /** Execution provider setting (types.ts PROVIDER_SETTINGS; src/engine/providers.ts). */
+  provider: z.enum(PROVIDER_SETTINGS),
   defaultFidelity: Fidelity,
   defaultScale: Scale,
   defaultMethod: MethodId,
@@ -128,6 +155,7 @@ export const SettingsSchema = z.object({
 });
 
 export const LibrarySort = z.enum(['added', 'name', 'processed']);
+export const LibraryFilter = z.enum(['all', 'processed', 'unprocessed', 'missing']);
 
 /** Argument schemas, one per invoke channel. */
 export const channels = {
@@ -135,7 +163,7 @@ export const channels = {
     sort: LibrarySort.default('added'),
     desc: z.boolean().default(true),
     search: z.string().max(256).default(''),
-    filter: z.enum(['all', 'processed', 'unprocessed', 'missing']).default('all'),
+    filter: LibraryFilter.default('all'),
     offset: z.number().int().min(0).default(0),
     limit: z.number().int().min(1).max(20000).default(500),
   }),
@@ -160,7 +188,7 @@ export const channels = {
   'jobs.cancelBatch': z.object({ batchId: z.string().min(1).max(64) }),
   'jobs.retry': z.object({ id: Id }),
   'jobs.list': z.object({
-    states: z.array(z.enum(['queued', 'running', 'done', 'failed', 'cancelled'])).optional(),
+    states: z.array(z.enum(JOB_STATES)).optional(),
     limit: z.number().int().min(1).max(10000).default(1000),
   }),
   'jobs.clearFinished': z.object({}),
@@ -182,6 +210,8 @@ export const channels = {
 export type Channel = keyof typeof channels;
 export type ChannelArgs<C extends Channel> = z.input<(typeof channels)[C]>;
 export type ParsedArgs<C extends Channel> = z.output<(typeof channels)[C]>;
+/** A library.list query with its defaults filled in (what main's library.list runs). */
+export type LibraryListQuery = ParsedArgs<'library.list'>;
 
 /** What each channel answers. */
 export interface ChannelReturns {

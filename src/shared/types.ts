@@ -1,9 +1,20 @@
-/** Domain types shared by main, preload, renderer and CLI. No Node, no DOM. */
+/**
+ * Domain types shared by main, preload, renderer and CLI. No Node, no DOM.
+ * What the IPC contract validates is inferred from its zod schemas (contract.ts), not restated here.
+ */
+import type { z } from 'zod';
+import type { FaceBoxSchema, FormatSchema, RegionSchema, RepairParam, RestoreParamsSchema, ScaleSchema, SettingsSchema } from './contract';
 
-export type Scale = 2 | 4 | 8;
-export type OutputFormat = 'png' | 'jpeg' | 'webp';
-export type JobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+export type Scale = z.infer<typeof ScaleSchema>;
+export type OutputFormat = z.infer<typeof FormatSchema>;
+/** Job states: one list for the type and the contract's jobs.list filter. */
+export const JOB_STATES = ['queued', 'running', 'done', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
 export type JobKind = 'restore' | 'preview';
+
+/** Execution provider settings: one list for the contract, the engine (src/engine/providers.ts) and the CLI. */
+export const PROVIDER_SETTINGS = ['auto', 'cpu', 'webgpu', 'dml', 'coreml', 'cuda'] as const;
+export type ProviderSetting = (typeof PROVIDER_SETTINGS)[number];
 
 /** The classic resamplers (no model): one list for the engine, main, the CLI and the renderer. */
 export const CLASSIC_METHODS = ['bicubic', 'lanczos'] as const;
@@ -40,38 +51,21 @@ export interface Photo {
   missing: boolean;
 }
 
-/** A region of the input, in input pixels (used for previews). */
-export interface Region {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+/** A region of the input, in input pixels (used for previews): contract.ts RegionSchema. */
+export type Region = z.infer<typeof RegionSchema>;
 
-/** A face box in the photo's pixels (after EXIF orientation): top-left x, y, width, height. */
-export interface FaceBox {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+/** A face box in the photo's pixels (after EXIF orientation): contract.ts FaceBoxSchema. */
+export type FaceBox = z.infer<typeof FaceBoxSchema>;
 
-/** Per-face choices of method `portrait` (indices refer to `faces`, or to the detected faces when absent). */
-export interface FaceParams {
-  /** The faces to restore, replacing detection (landmarks are found inside each box). */
-  faces?: FaceBox[];
-  /** Indices of faces left to the background. */
-  excludeFaces?: number[];
-  /** Knob per face index (keys are indices as strings over JSON); others use `fidelity`. */
-  faceFidelity?: Record<string, number>;
-}
+/** Per-face choices of method `portrait` (faces, excludeFaces, faceFidelity of the restore params). */
+export type FaceParams = Pick<RestoreParams, 'faces' | 'excludeFaces' | 'faceFidelity'>;
 
 export interface PhotoPrefs extends FaceParams {
   fidelity?: number;
   scale?: Scale;
   method?: string;
   /** The damage mask painted for this photo (masks.save), used by its restores: `{ mask }` a file in the library. */
-  repair?: import('./contract').RepairParam;
+  repair?: RepairParam;
 }
 
 /** One face found by `faces.detect`, in the photo's pixels. */
@@ -99,26 +93,8 @@ export interface FaceDetectReport {
   detector: string;
 }
 
-export interface RestoreParams extends FaceParams {
-  scale: Scale;
-  /** 'bicubic' | 'lanczos' | 'auto' | a model id from models.list */
-  method: string;
-  /** Diffusion sampler: 'skipdiff' | 'ddpm:<k>' | 'ddim:<k>' | 'csa' | 'fixed:<calls>' (ignored by classic methods). */
-  sampler?: string;
-  /** 0 = most faithful, 1 = most detailed. */
-  fidelity: number;
-  seed: number;
-  /** Restore only this region of the input (a preview). */
-  region?: Region;
-  format?: OutputFormat;
-  /**
-   * method 'auto' only: look for faces first and restore as 'portrait' when the face model would restore any
-   * (default true when a face package is installed; false skips the detection).
-   */
-  autoFaces?: boolean;
-  /** Damage repair: 'off' (absent), 'detect', or `{ mask }` a mask image of the photo (white = damaged). */
-  repair?: import('./contract').RepairParam;
-}
+/** One restore's parameters (scale, method, sampler, knob, seed, region, format, faces, repair): contract.ts RestoreParamsSchema. */
+export type RestoreParams = z.infer<typeof RestoreParamsSchema>;
 
 /** How a result's damage was repaired: where the mask came from and how much of the photo (or region) it marks. */
 export interface RepairRecord {
@@ -185,19 +161,8 @@ export interface Job {
   finishedAt: string | null;
 }
 
-export interface Settings {
-  threads: number;
-  provider: 'auto' | 'cpu' | 'webgpu' | 'dml' | 'coreml' | 'cuda';
-  defaultFidelity: number;
-  defaultScale: Scale;
-  defaultMethod: string;
-  defaultSampler: string;
-  outputDir: string | null;
-  outputFormat: OutputFormat;
-  outputQuality: number;
-  keepMetadata: boolean;
-  theme: 'system' | 'light' | 'dark';
-}
+/** The app's settings: contract.ts SettingsSchema. */
+export type Settings = z.infer<typeof SettingsSchema>;
 
 export interface ModelInfo {
   id: string;

@@ -1,6 +1,7 @@
 /** The library: toolbar (search, sort, filter, selection actions) and a virtualised thumbnail grid. */
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { LibraryListQuery } from '../../shared/contract';
 import type { ImportFailure, Photo } from '../../shared/types';
 import { call, errorLine, mediaUrl } from '../api';
 import { basename, plural } from '../format';
@@ -8,8 +9,8 @@ import { useDebounced, useDebouncedCallback } from '../hooks/useDebounced';
 import { modLabel, useShortcuts } from '../shortcuts';
 import { useApp, useEvent } from '../store';
 
-type Sort = 'added' | 'name' | 'processed';
-type Filter = 'all' | 'processed' | 'unprocessed' | 'missing';
+type Sort = LibraryListQuery['sort'];
+type Filter = LibraryListQuery['filter'];
 
 const MIN_CELL = 168; // smallest thumbnail box, px; cells grow to fill the row
 const GAP = 12;
