@@ -281,7 +281,10 @@ export async function openModel(dir: string, o: OpenOptions = {}): Promise<Opene
   }
 }
 
+/** What a result records of a provider decision (its info.providerChoice; bench and the CLI report it). */
+export type ChoiceInfo = Pick<ProviderChoice, 'setting' | 'provider' | 'reason' | 'selfTest' | 'batch'>;
+
 /** What a result records of a provider decision. */
-export function choiceInfo(c: ProviderChoice) {
+export function choiceInfo(c: ProviderChoice): ChoiceInfo {
   return { setting: c.setting, provider: c.provider, reason: c.reason, selfTest: c.selfTest, batch: c.batch };
 }

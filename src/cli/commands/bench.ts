@@ -23,6 +23,8 @@ import type { Command } from 'commander';
 import sharp from 'sharp';
 import type { ImageF32, ImageU8 } from '../../engine/image';
 import type { ModelPackage } from '../../engine/diffusion/index';
+import type { ChoiceInfo } from '../../engine/catalogue';
+import type { ProviderSetting } from '../../engine/providers';
 import { cropU8, f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
 import { resampleU8 } from '../../engine/resample';
@@ -129,7 +131,7 @@ export interface BenchResult {
   degrade?: { name: string; description: string };
   methods: MethodSummary[];
   /** The provider setting and, with a diffusion model, the decision (self-test, fallback reason). */
-  provider?: { setting: string; choice: unknown };
+  provider?: { setting: ProviderSetting; choice: ChoiceInfo | null };
   /** The model card's GFLOP per 128² denoiser call (metrics.gflopsPerCall128), null if it has none. */
   gflopsPerCall128?: number | null;
 }
@@ -306,13 +308,13 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   if (!Number.isInteger(threads) || threads < 1) throw usage(`--threads must be a positive integer (got "${o.threads}")`);
   const crop = o.crop !== undefined ? Number(o.crop) : 0;
   if (!Number.isInteger(crop) || crop < 0 || (crop > 0 && crop < 16 * scale)) throw usage(`--crop must be an integer >= ${16 * scale} px (got "${o.crop}")`);
-  let providerSetting: string;
+  let providerSetting: ProviderSetting;
   try {
     providerSetting = (await import('../../engine/providers')).parseProviderSetting(o.provider ?? 'cpu');
   } catch (e) {
     throw usage((e as Error).message);
   }
-  let providerChoice: unknown = null;
+  let providerChoice: ChoiceInfo | null = null;
   let methods: Method[];
   let degr: TestDegradation;
   try {

@@ -12,7 +12,9 @@ import { expandInputs } from '../../main/library';
 import { memorySettingsStore } from '../../main/settings';
 import { defaultLibraryDir } from '../lib/paths';
 import { keepShard, resolveShard, shardLibraryDir, type Shard } from '../lib/shard';
-import type { RepairRecord, RestoreParams, Scale, Settings } from '../../shared/types';
+import type { ProviderSetting, RepairRecord, RestoreParams, Scale } from '../../shared/types';
+import type { ChoiceInfo } from '../../engine/catalogue';
+import type { PortraitFaceInfo, PortraitInfo } from '../../engine/faces/portrait';
 import { repairProblem } from '../../main/repair';
 import { enlargementLimitReason, probeImage, type EncodeFormat } from '../../engine/image-io';
 import { errLine, printable } from '../lib/terminal';
@@ -49,9 +51,9 @@ interface FileOutcome {
   calls?: number;
   method?: string;
   splitN?: number | null;
-  fineLevelsRun?: unknown;
+  fineLevelsRun?: number[];
   /** The engine's provider decision (setting, provider, self-test, fallback reason) for a model restore. */
-  providerChoice?: unknown;
+  providerChoice?: ChoiceInfo;
   /** The faces found and restored (methods portrait and auto), as the library's result records them; absent when none were looked for. */
   faces?: FacesSummary;
   /** Damage repair done: the mask's source and file, the damaged fraction and pixels (null: none asked). */
@@ -109,12 +111,12 @@ interface FacesSummary {
   faceModel: string | null;
   background: string | null;
   /** Each face portrait saw, in input pixels: restored, or why not (too small, large, excluded, not a face…). */
-  list: { box: unknown; restored: boolean; reason?: string; fidelity?: number; framePx?: number }[];
+  list: (Pick<PortraitFaceInfo, 'box' | 'restored' | 'reason' | 'fidelity'> & { framePx?: number })[];
 }
 
 /** A result's faces (info.portrait of a portrait restore, else the counts of auto's look, info.autoFaces). */
 export function facesSummary(info: Record<string, unknown>): FacesSummary | undefined {
-  const p = info.portrait as { faces?: { box: unknown; restored: boolean; reason?: string; fidelity?: number; framePx?: number }[]; faceModel?: string | null; background?: string } | undefined;
+  const p = info.portrait as Partial<Pick<PortraitInfo, 'faces' | 'faceModel' | 'background'>> | undefined;
   if (p && Array.isArray(p.faces)) {
     const list = p.faces.map((f) => ({ box: f.box, restored: f.restored, ...(f.reason ? { reason: f.reason } : {}), ...(f.fidelity !== undefined ? { fidelity: f.fidelity } : {}), ...(f.framePx !== undefined ? { framePx: f.framePx } : {}) }));
     return { found: list.length, restored: list.filter((f) => f.restored).length, faceModel: p.faceModel ?? null, background: p.background ?? null, list };
@@ -125,8 +127,8 @@ export function facesSummary(info: Record<string, unknown>): FacesSummary | unde
 }
 
 /** The provider setting and each distinct decision the engine made (self-test, fallback reason). */
-function providerSummary(setting: string, outcomes: FileOutcome[]): { setting: string; choices: unknown[] } {
-  const seen = new Map<string, unknown>();
+function providerSummary(setting: ProviderSetting, outcomes: FileOutcome[]): { setting: ProviderSetting; choices: ChoiceInfo[] } {
+  const seen = new Map<string, ChoiceInfo>();
   for (const x of outcomes) if (x.providerChoice) seen.set(JSON.stringify(x.providerChoice), x.providerChoice);
   return { setting, choices: [...seen.values()] };
 }
@@ -162,7 +164,7 @@ export function registerRestoreCommand(program: Command): void {
 
 export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promise<number> {
   const log = errLine;
-  let scale: Scale, fidelity: number, seed: number, quality: number, shard: Shard | null, provider: string;
+  let scale: Scale, fidelity: number, seed: number, quality: number, shard: Shard | null, provider: ProviderSetting;
   try {
     const s = parseNum(o.scale, 'scale', 2, 8, true);
     if (![2, 4, 8].includes(s)) throw new Error(`--scale must be 2, 4 or 8 (got "${o.scale}")`);
@@ -189,7 +191,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   const outcomes: FileOutcome[] = missing.map((m) => ({ input: m.path, output: null, status: 'failed', error: m.error }));
   for (const m of missing) log(`error: ${m.error}`);
 
-  const settings = memorySettingsStore({ outputQuality: quality, provider: provider as Settings['provider'], ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
+  const settings = memorySettingsStore({ outputQuality: quality, provider, ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
   let core: Awaited<ReturnType<typeof createCore>>;
   try {
     core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: [...inputs, ...(o.repairMask ? [o.repairMask] : [])].map((i) => path.resolve(i)), startQueue: false });
@@ -284,7 +286,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         finished++;
         bar?.update(finished, { file: printable(path.basename(f)), detail: j.state });
         if (j.state === 'done' && r) {
-          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun, providerChoice: r.info.providerChoice, faces: facesSummary(r.info), repair: r.repair });
+          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun as number[] | undefined, providerChoice: r.info.providerChoice as ChoiceInfo | undefined, faces: facesSummary(r.info), repair: r.repair });
           const af = r.info.autoFaces as { restorable: number } | undefined;
           const how = `${r.method}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}${r.repair ? `, ${r.repair.pixels} damaged px repaired (${r.repair.source === 'file' ? 'mask' : 'detected'})` : ''}`;
           if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${how}, ${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
