@@ -178,7 +178,7 @@ describe('daguerre restore --repair', () => {
   it('an unknown --repair value, or detect with a mask, is exit 2 with one line', async () => {
     const a = await cli(['restore', path.join(dir, 'scratched.png'), '-o', path.join(dir, 'x'), '--repair', 'sometimes']);
     expect(a.code).toBe(2);
-    expect(a.stderr.trim()).toBe('daguerre: --repair must be detect or off (got "sometimes"); a mask file goes with --repair-mask');
+    expect(a.stderr.trim()).toBe('daguerre: --repair sometimes: not auto, detect or off, and no such mask file or folder');
     const b = await cli(['restore', path.join(dir, 'scratched.png'), '-o', path.join(dir, 'x'), '--repair', 'detect', '--repair-mask', path.join(dir, 'scratched.mask.png')]);
     expect(b.code).toBe(2);
     expect(b.stderr.trim()).toBe('daguerre: --repair detect and --repair-mask exclude each other');
@@ -256,6 +256,20 @@ describe('daguerre restore --repair', () => {
     const rec = JSON.parse(r.stdout).files[0].repair;
     expect(rec).toMatchObject({ source: 'detected', mask: null });
     expect(rec.pixels).toBeGreaterThan(0.5 * mask.data.reduce((n, v) => n + (v ? 1 : 0), 0));
+  }, 120_000);
+
+  it('--repair <mask.png> is --repair-mask <mask.png>, --repair auto is detect (the same bytes)', async () => {
+    const m = path.join(dir, 'scratched.mask.png');
+    const run = (out: string, extra: string[]) => restore([path.join(dir, 'scratched.png')], out, ['--method', 'bicubic', ...extra]);
+    const [a, b, c, d] = [await run('rm-a', ['--repair-mask', m]), await run('rm-b', ['--repair', m]), await run('ra-c', ['--repair', 'detect']), await run('ra-d', ['--repair', 'auto'])];
+    for (const x of [a, b, c, d]) expect(x.code, x.stderr).toBe(0);
+    expect(JSON.parse(b.stdout).files[0].repair).toMatchObject({ source: 'file', mask: m });
+    expect(JSON.parse(d.stdout).files[0].repair).toMatchObject({ source: 'detected' });
+    expect(fs.readFileSync(path.join(dir, 'rm-b/scratched_x4.png')).equals(fs.readFileSync(path.join(dir, 'rm-a/scratched_x4.png')))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, 'ra-d/scratched_x4.png')).equals(fs.readFileSync(path.join(dir, 'ra-c/scratched_x4.png')))).toBe(true);
+    const e = await cli(['restore', path.join(dir, 'scratched.png'), '-o', path.join(dir, 'x'), '--repair', m, '--repair-mask', m]);
+    expect(e.code).toBe(2);
+    expect(e.stderr.trim()).toBe('daguerre: --repair <mask> and --repair-mask exclude each other');
   }, 120_000);
 
   it('a mask of another shape, or a non-image mask in a mask folder, fails that file with one line; the other file is done', async () => {

@@ -153,7 +153,7 @@ export function registerRestoreCommand(program: Command): void {
     .option('--provider <p>', 'execution provider: auto | cpu | webgpu | dml | coreml | cuda (a GPU that fails its self-test falls back to cpu)', 'auto')
     .option('--shard <i/n>', 'restore only shard i (0-based) of n, by a stable hash of each path (cluster array jobs; also SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)')
     .option('--shard-count <n>', 'number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or to override SLURM_ARRAY_TASK_COUNT')
-    .option('--repair <how>', 'damage repair (scratches, cracks, dust): detect (find the damage automatically) | off (default: the mask painted for the photo in the app, if any)')
+    .option('--repair <how>', 'damage repair (scratches, cracks, dust): auto (= detect: find the damage automatically) | off | <mask.png or folder> (= --repair-mask); default: the mask painted for the photo in the app, if any')
     .option('--repair-mask <file|dir>', 'damage repair with your mask (white = damaged, the photo\'s size or shape); a folder: <dir>/<photo name>.mask.png per photo')
     .option('--json', 'print a JSON summary on stdout')
     .action(async (inputs: string[], o: RestoreOpts, cmd: Command) => {
@@ -175,7 +175,14 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
     if (!['png', 'jpeg', 'webp'].includes(o.format)) throw new Error(`--format must be png, jpeg or webp (got "${o.format}")`);
     shard = resolveShard(o);
     provider = (await import('../../engine/providers')).parseProviderSetting(o.provider ?? 'auto');
-    if (!['detect', 'off'].includes(o.repair ?? 'off')) throw new Error(`--repair must be detect or off (got "${o.repair}"); a mask file goes with --repair-mask`);
+    // --repair auto|detect|off|<mask file or folder>: auto = detect; any other value is a mask, as --repair-mask.
+    if (o.repair === 'auto') o.repair = 'detect';
+    else if (o.repair !== undefined && !['detect', 'off'].includes(o.repair)) {
+      if (!fs.existsSync(o.repair)) throw new Error(`--repair ${o.repair}: not auto, detect or off, and no such mask file or folder`);
+      if (o.repairMask !== undefined) throw new Error('--repair <mask> and --repair-mask exclude each other');
+      o.repairMask = o.repair;
+      o.repair = undefined;
+    }
     if (o.repairMask !== undefined && o.repair === 'detect') throw new Error('--repair detect and --repair-mask exclude each other');
     if (o.repairMask !== undefined && !fs.existsSync(o.repairMask)) throw new Error(`--repair-mask ${o.repairMask}: no such file or folder`);
   } catch (e) {
