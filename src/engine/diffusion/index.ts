@@ -28,11 +28,13 @@ import { estimateCalls, parseSampler, splitFor, usesSplit } from './plan';
 import { abortError, runPass } from './pass';
 import { resizeMaskNearest, type Mask } from '../damage/mask';
 import { tileGrid } from './tiles';
+import { resolveStep, stepSession, type StepMode, type StepSetting } from './step';
 
 export { loadModel, readCard, ModelError, type ModelPackage, type ModelListEntry, type LoadOptions } from './models';
 export { estimateCalls, parseSampler, fixedStrideLevels, coarseIndicesAbove, splitFor } from './plan';
 export { bicubicResize } from './bicubic';
 export { Rng } from './rng';
+export { STEP_SETTINGS, releaseStepSessions, type StepMode, type StepSetting } from './step';
 
 export interface DiffusionProgress {
   /**
@@ -69,6 +71,13 @@ export interface DiffusionOptions {
    * sampler's own trajectory. Absent: nothing changes (same calls, same bytes).
    */
   repair?: { mask: Mask; jumps?: number };
+  /**
+   * Where the sampler's per-element step runs (step.ts): 'js' (the CPU path), 'device' (a fused
+   * step graph with the denoiser, the lanes' own noise: equal to 'js' within float32 rounding),
+   * 'device-noise' (the same, noise generated in the graph: a different sample, no JS per element),
+   * 'auto' (default: 'device' on a provider other than the CPU, without repair; else 'js').
+   */
+  step?: StepSetting;
 }
 
 export interface DiffusionInfo {
@@ -106,6 +115,9 @@ export interface DiffusionInfo {
   /** Antialiased bicubic shrink applied after the passes (1 = none). */
   downscale: number;
   colorCorrect: boolean;
+  /** Where the step ran ('js' | 'device' | 'device-noise') and why (options.step). */
+  step: StepMode;
+  stepReason: string;
 }
 
 export { scaleRoute, type ScaleStep } from '../../shared/card';
@@ -158,6 +170,18 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     opts.onProgress({ tile: Math.min(tile, tilesTotal), tiles: tilesTotal, step: st, steps });
   };
 
+  let { mode: stepMode, reason: stepReason } = resolveStep(opts.step ?? 'auto', model, !!repair);
+  let stepSess: Awaited<ReturnType<typeof stepSession>> | null = null;
+  if (stepMode !== 'js') {
+    try {
+      stepSess = await stepSession(model, stepMode === 'device' ? 'host' : 'device');
+    } catch (e) {
+      if (opts.step && opts.step !== 'auto') throw e;
+      stepReason = `auto: the fused step graph could not be opened (${(e as Error).message.split('\n')[0]}), js instead`;
+      stepMode = 'js';
+    }
+  }
+
   let img = grey ? toGreyImage(lr) : lr;
   const counters = newCounters();
   let perTile: number[][] | null = null;
@@ -185,6 +209,7 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
       progress,
       tilesBefore,
       stepsPerTile,
+      ...(stepSess && stepMode !== 'js' ? { step: { mode: stepMode, session: stepSess } } : {}),
       ...(repair ? { mask: resizeMaskNearest(repair.mask, img.width * st.scale, img.height * st.scale), jumps: repair.jumps } : {}),
     });
     tilesBefore += passes[pass].tiles;
@@ -218,6 +243,8 @@ export async function restoreDiffusion(model: ModelPackage, lr: ImageF32, opts: 
     passes,
     downscale,
     colorCorrect: colorCorrect && !grey,
+    step: stepMode,
+    stepReason,
   };
   return { image: img, info };
 }

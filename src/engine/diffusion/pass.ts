@@ -17,6 +17,8 @@ import { CancelledError } from '../errors';
 import { axisTaps, sampleTapsCHW } from './bicubic';
 import { colorCorrectCHW, greyTileCHW } from './color';
 import { makeDenoiser, newCounters, type Counters } from './denoiser';
+import { makeFusedDenoiser, type StepMode } from './step';
+import type * as ort from 'onnxruntime-node';
 import type { ModelPackage } from './models';
 import type { SamplerSpec } from './plan';
 import { planFor } from './plans';
@@ -43,6 +45,8 @@ export interface PassCtx {
   /** Output-sized damage mask of this pass and the resampling jumps (DiffusionOptions.repair). */
   mask?: Mask;
   jumps?: number;
+  /** 'js' (absent), or a fused step (step.ts) with its session. */
+  step?: { mode: Exclude<StepMode, 'js'>; session: ort.InferenceSession };
 }
 
 export interface PassResult {
@@ -74,13 +78,15 @@ export async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<
 
   const B = Math.max(1, Math.min(c.batch, grid.count));
   const counters = newCounters();
-  const denoiser = makeDenoiser(c.model, { lanes: B, tw, th }, counters);
-  const lanes: Lane[] = Array.from({ length: B }, (_, i) => makeLane(3 * plane, new Rng(c.seed, 0), denoiser.xSlot(i)));
+  const fused = c.step ? makeFusedDenoiser(c.model, c.step.session, c.step.mode === 'device' ? 'host' : 'device', { lanes: B, tw, th }, counters) : null;
+  if (fused && c.mask) throw new Error('internal: damage repair runs in JS, not in a fused step');
+  const denoiser = fused ?? makeDenoiser(c.model, { lanes: B, tw, th }, counters);
+  const lanes: Lane[] = Array.from({ length: B }, (_, i) => makeLane(3 * plane, new Rng(c.seed, 0), denoiser.xSlot(i), fused?.x0Slot(i)));
   const plan = planFor(c.spec, { model: c.model, N: c.N, lanes: B, tw, th, counters });
 
   // One denoiser call on the current batch, then progress: (tile − 1 + step/steps)/tiles.
   const batch = { start: 0, tiles: 0, step: 0 };
-  const ctx: SamplerCtx = { lanes: [], model: async () => {} };
+  const ctx: SamplerCtx = { lanes: [], model: async () => {}, fused: !!fused };
   const step: ModelFn = async (members, ab) => {
     if (c.signal?.aborted) throw abortError();
     await denoiser.run(ctx.lanes, members, ab);
@@ -105,6 +111,7 @@ export async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<
       const { col, row } = tileAt(grid, t);
       sampleTapsCHW(lr.data, lr.width, tx, ty, colIdx[col], rowIdx[row], denoiser.condSlot(i), 2, -1, -1, 1);
       resetLane(lanes[i], new Rng(c.seed, streamOf(c.pass, t)), plan.startAb);
+      lanes[i].noise = { seed: c.seed, stream: streamOf(c.pass, t), moves: 0 };
       repair?.setTile(i, colIdx[col], rowIdx[row], streamOf(c.pass, t));
     }
     await plan.sample(ctx);

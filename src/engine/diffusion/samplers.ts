@@ -7,8 +7,19 @@
  * Levels are ᾱ values, from the noisiest to the least noisy; ᾱ = 1 stands for x₀. The last call of
  * every sampler returns x̂₀ (lane.x0).
  */
-import { ddimStep, ddpmStep, x0FromEps } from './schedule';
+import { ddimStep, ddpmStep, posteriorCoefs, x0FromEps } from './schedule';
 import type { Rng } from './rng';
+
+/**
+ * A move a → b that a fused step (step.ts) will make on the device at the lane's next call:
+ * x_b = c0·x̂₀ + c1·x_a + sigma·z, z drawn (host noise: from the lane's rng, as the JS move would) iff `draws`.
+ */
+export interface PendingMove {
+  c0: number;
+  c1: number;
+  sigma: number;
+  draws: boolean;
+}
 
 export interface Lane {
   /** Current sample x at level `ab` (CHW, [-1,1] scale). */
@@ -25,6 +36,10 @@ export interface Lane {
   calls: number;
   /** Fine levels (1-based, on the T_f grid) at which this lane ran the denoiser, in order. */
   fineLevels: number[];
+  /** Fused step only: the move to `ab` not made yet (null: x is at `ab`). */
+  pending: PendingMove | null;
+  /** Fused step with device noise: the lane's generator key (seed, stream) and noisy moves so far. */
+  noise: { seed: number; stream: number; moves: number };
 }
 
 /**
@@ -36,12 +51,28 @@ export type ModelFn = (members: readonly number[], alphaBar: number) => Promise<
 export interface SamplerCtx {
   lanes: Lane[];
   model: ModelFn;
+  /**
+   * The model function is a fused step (step.ts): moves between levels are only recorded on the lane
+   * (lane.pending) and made by the next call on the device, which also writes lane.x and lane.x0.
+   */
+  fused?: boolean;
 }
 
-/** A lane of `size` values; `x` may be given as a view into a batch buffer (saves a copy per call). */
-export function makeLane(size: number, rng: Rng, x?: Float32Array): Lane {
-  if (x && x.length !== size) throw new Error('internal: lane view has the wrong size');
-  return { x: x ?? new Float32Array(size), x0: new Float32Array(size), eps: new Float32Array(size), rng, ab: 0, hasX0: false, calls: 0, fineLevels: [] };
+/** A lane of `size` values; `x` (and `x0`) may be given as views into batch buffers (saves a copy per call). */
+export function makeLane(size: number, rng: Rng, x?: Float32Array, x0?: Float32Array): Lane {
+  if ((x && x.length !== size) || (x0 && x0.length !== size)) throw new Error('internal: lane view has the wrong size');
+  return {
+    x: x ?? new Float32Array(size),
+    x0: x0 ?? new Float32Array(size),
+    eps: new Float32Array(size),
+    rng,
+    ab: 0,
+    hasX0: false,
+    calls: 0,
+    fineLevels: [],
+    pending: null,
+    noise: { seed: 0, stream: 0, moves: 0 },
+  };
 }
 
 /** Reset a lane to pure noise N(0, I) at level ᾱ = startAb (reusing its buffers). */
@@ -52,6 +83,7 @@ export function resetLane(lane: Lane, rng: Rng, startAb: number): void {
   lane.hasX0 = false;
   lane.calls = 0;
   lane.fineLevels = [];
+  lane.pending = null;
 }
 
 const all = (ctx: SamplerCtx) => ctx.lanes.map((_, i) => i);
@@ -61,18 +93,47 @@ async function denoise(ctx: SamplerCtx, members: readonly number[], ab: number):
   await ctx.model(members, ab);
   for (const m of members) {
     const l = ctx.lanes[m];
-    x0FromEps(l.x, l.eps, ab, l.x0);
+    if (!ctx.fused) x0FromEps(l.x, l.eps, ab, l.x0);
     l.hasX0 = true;
     l.calls++;
   }
 }
 
+/**
+ * Move a lane from its level to ᾱ = abB using its current x̂₀: ancestral (eta undefined) or DDIM.
+ * Fused: recorded for the next call (the same coefficients and, with host noise, the same draws from
+ * the lane's rng as the JS step, taken when the call is made); a move to x₀ is a copy either way.
+ */
+function advance(ctx: SamplerCtx, lane: Lane, abB: number, eta?: number): void {
+  const abA = lane.ab;
+  if (ctx.fused && abB < 1) {
+    if (lane.pending) throw new Error('internal: two moves without a call between them');
+    lane.pending = eta === undefined ? ddpmMove(abA, abB) : ddimMove(abA, abB, eta);
+  } else if (eta === undefined) ddpmStep(lane.x, lane.x0, abA, abB, lane.rng);
+  else ddimStep(lane.x, lane.x0, abA, abB, eta, lane.rng);
+  lane.ab = abB;
+}
+
+/** The ancestral move's coefficients (schedule.ts ddpmStep). */
+export function ddpmMove(abA: number, abB: number): PendingMove {
+  const { cX0, cXa, variance } = posteriorCoefs(abA, abB);
+  return { c0: cX0, c1: cXa, sigma: Math.sqrt(variance), draws: true };
+}
+
+/** The DDIM move's coefficients (schedule.ts ddimStep, its ε̂ term folded into c0 and c1). */
+export function ddimMove(abA: number, abB: number, eta: number): PendingMove {
+  if (!(abB > abA)) throw new RangeError(`DDIM step must go to a less noisy level (ᾱ_b=${abB} ≤ ᾱ_a=${abA})`);
+  const sigma = eta > 0 ? eta * Math.sqrt(posteriorCoefs(abA, abB).variance) : 0;
+  const inv1A = 1 / Math.sqrt(1 - abA);
+  const cEps = Math.sqrt(Math.max(1 - abB - sigma * sigma, 0));
+  return { c0: Math.sqrt(abB) - cEps * inv1A * Math.sqrt(abA), c1: cEps * inv1A, sigma, draws: sigma > 0 };
+}
+
 /** Ancestral (posterior) move of a lane from its level to ᾱ = ab using its current x̂₀. */
-function moveTo(lane: Lane, ab: number): void {
+function moveTo(ctx: SamplerCtx, lane: Lane, ab: number): void {
   if (lane.ab === ab) return;
   if (!lane.hasX0) throw new Error('internal: a lane cannot leave its level before a denoiser call');
-  ddpmStep(lane.x, lane.x0, lane.ab, ab, lane.rng);
-  lane.ab = ab;
+  advance(ctx, lane, ab);
 }
 
 /**
@@ -85,8 +146,8 @@ export async function sampleDdpm(ctx: SamplerCtx, levels: readonly number[]): Pr
   for (let i = 0; i + 1 < levels.length; i++) {
     await denoise(ctx, members, levels[i]);
     for (const l of ctx.lanes) {
-      ddpmStep(l.x, l.x0, levels[i], levels[i + 1], l.rng);
-      l.ab = levels[i + 1];
+      l.ab = levels[i];
+      advance(ctx, l, levels[i + 1]);
     }
   }
 }
@@ -98,8 +159,8 @@ export async function sampleDdim(ctx: SamplerCtx, levels: readonly number[], eta
   for (let i = 0; i + 1 < levels.length; i++) {
     await denoise(ctx, members, levels[i]);
     for (const l of ctx.lanes) {
-      ddimStep(l.x, l.x0, levels[i], levels[i + 1], eta, l.rng);
-      l.ab = levels[i + 1];
+      l.ab = levels[i];
+      advance(ctx, l, levels[i + 1], eta);
     }
   }
 }
@@ -118,7 +179,7 @@ function checkLevels(levels: readonly number[]) {
 export async function sampleCoarse(ctx: SamplerCtx, coarseLevels: readonly number[]): Promise<void> {
   const members = all(ctx);
   for (const ab of coarseLevels) {
-    for (const l of ctx.lanes) if (l.hasX0) moveTo(l, ab);
+    for (const l of ctx.lanes) if (l.hasX0) moveTo(ctx, l, ab);
     await denoise(ctx, members, ab);
   }
 }
@@ -126,7 +187,7 @@ export async function sampleCoarse(ctx: SamplerCtx, coarseLevels: readonly numbe
 /** `csa` alone: coarse walk, step to τ_N, one call there; the result is that call's x̂₀. */
 export async function sampleCsa(ctx: SamplerCtx, coarseLevels: readonly number[], abN: number): Promise<void> {
   await sampleCoarse(ctx, coarseLevels);
-  for (const l of ctx.lanes) moveTo(l, abN);
+  for (const l of ctx.lanes) moveTo(ctx, l, abN);
   await denoise(ctx, all(ctx), abN);
 }
 
@@ -158,7 +219,7 @@ export async function sampleFsr(ctx: SamplerCtx, fineAB: ArrayLike<number>, N: n
     }
     if (!run.length) continue;
     run.sort((a, b) => a - b);
-    for (const m of run) moveTo(lanes[m], ab);
+    for (const m of run) moveTo(ctx, lanes[m], ab);
     await denoise(ctx, run, ab);
     for (const m of run) lanes[m].fineLevels.push(n);
   }
