@@ -159,6 +159,7 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
               coarseSteps: m.card.sampler.coarseSteps,
               fineSteps: m.card.sampler.fineSteps,
               fixedStrideCalls: m.card.sampler.fixedStrideCalls,
+              fixedStrideCallsPerN: m.card.sampler.fixedStrideCallsPerN,
               hasPolicy: !!m.card.files.policy,
               tile: m.card.tile,
             }

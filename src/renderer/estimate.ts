@@ -1,5 +1,5 @@
 /** What the knob implies for a model: split point N, call budget, time estimate for one photo. */
-import { knobToN } from '../shared/card';
+import { fixedStrideCallsAt, knobToN } from '../shared/card';
 import type { MethodInfo, ModelInfo, SpeedSource } from '../shared/types';
 
 export interface KnobFacts {
@@ -105,7 +105,6 @@ export function knobFacts(
   const pts = model.knob && model.knob.length >= 2 ? model.knob : [[0, 2], [1, 40]] as [number, number][];
   const n = knobToN({ sampler: { knob: pts, coarseSteps: 1, fineSteps: 1, fixedStrideCalls: 1 } }, knob);
   const coarse = model.coarseSteps ?? 10;
-  const F = model.fixedStrideCalls ?? 10;
   let c = coarse;
   let fine = 0;
   let fineIsMax = false;
@@ -123,7 +122,7 @@ export function knobFacts(
     fine = n;
     fineIsMax = true;
   } else {
-    fine = Math.min(F, n);
+    fine = fixedStrideCallsAt({ fixedStrideCalls: model.fixedStrideCalls ?? 10, fixedStrideCallsPerN: model.fixedStrideCallsPerN }, n);
   }
   const calls = c + fine;
   const ms = model.msPerCall128;

@@ -54,6 +54,11 @@ export const ModelCard = z.object({
     coarseSteps: z.number().int().min(1),
     fineSteps: z.number().int().min(1),
     fixedStrideCalls: z.number().int().min(1),
+    /**
+     * Without a policy: the fixed-stride rule runs at least this fraction of the N fine levels (default 0: always
+     * fixedStrideCalls), so that a larger N (more detail) is not given fewer calls in all than a smaller one.
+     */
+    fixedStrideCallsPerN: z.number().min(0).max(1).optional(),
     knob: z.array(KnobPoint).min(2),
   }),
   /** Input degradation the model was trained for. */
@@ -80,7 +85,8 @@ export const ModelCard = z.object({
     /**
      * Optional int8 QDQ export of the same denoiser (same I/O; per-channel int8 weights, calibrated
      * uint8 activations on the Convs that pass the quality gate, bench/int8/README.md); metrics.int8
-     * records its measured deltas to the float denoiser. The engine does not load it yet (opt-in, owed).
+     * records its measured deltas to the float denoiser (dPsnr, dNiqe: the 'auto' precision setting runs it on
+     * the cpu provider only when both are within ±0.05, src/engine/catalogue.ts resolvePrecision).
      */
     denoiserInt8: z.string().optional(),
   }),
@@ -171,4 +177,9 @@ export function pickNaturalByDegradation<
     if (hit) return hit;
   }
   return pickForScale(list, 'natural', scale);
+}
+
+/** Fine calls of the fixed-stride rule at split N: fixedStrideCalls, at least fixedStrideCallsPerN × N, at most N. */
+export function fixedStrideCallsAt(sampler: { fixedStrideCalls: number; fixedStrideCallsPerN?: number }, N: number): number {
+  return Math.min(N, Math.max(sampler.fixedStrideCalls, Math.round((sampler.fixedStrideCallsPerN ?? 0) * N)));
 }

@@ -1,7 +1,7 @@
 /** Sampler plans and sampler functions over a fake (deterministic, pure-JS) model. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ModelCard, knobToN } from '../../src/shared/card';
+import { ModelCard, fixedStrideCallsAt, knobToN } from '../../src/shared/card';
 import { coarseIndicesAbove, estimateCalls, fixedStrideLevels, parseSampler, splitFor } from '../../src/engine/diffusion/plan';
 import { Rng } from '../../src/engine/diffusion/rng';
 import { fixedDecider, makeLane, policyDecider, resetLane, sampleCoarse, sampleCsa, sampleDdim, sampleDdpm, sampleFsr, type SamplerCtx } from '../../src/engine/diffusion/samplers';
@@ -95,6 +95,19 @@ describe('CSA → FSR handoff', () => {
     const noPolicy = { ...card, files: { denoiser: 'denoiser.onnx' } };
     expect(estimateCalls(noPolicy, 'skipdiff', 1)).toBe(6 + 10);
     expect(estimateCalls(noPolicy, 'skipdiff', 0)).toBe(10 + 2);
+    // fixedStrideCallsPerN 0.5: N = 40 gets 20 fine calls, so total calls rise with the knob (12, 19, 26)
+    const perN = { ...noPolicy, sampler: { ...card.sampler, fixedStrideCallsPerN: 0.5 } };
+    expect([0, 0.5, 1].map((k) => estimateCalls(perN, 'skipdiff', k))).toEqual([10 + 2, 9 + 10, 6 + 20]);
+    expect([0, 0.5, 1].map((k) => estimateCalls(noPolicy, 'skipdiff', k))).toEqual([12, 19, 16]); // without it: 16 < 19
+  });
+
+  it('fixedStrideCallsAt: the card count, at least perN × N, never above N', () => {
+    expect(fixedStrideCallsAt({ fixedStrideCalls: 10 }, 40)).toBe(10);
+    expect(fixedStrideCallsAt({ fixedStrideCalls: 10 }, 4)).toBe(4);
+    expect(fixedStrideCallsAt({ fixedStrideCalls: 10, fixedStrideCallsPerN: 0.5 }, 40)).toBe(20);
+    expect(fixedStrideCallsAt({ fixedStrideCalls: 10, fixedStrideCallsPerN: 0.5 }, 10)).toBe(10);
+    expect(fixedStrideCallsAt({ fixedStrideCalls: 10, fixedStrideCallsPerN: 1 }, 30)).toBe(30);
+    expect(() => ModelCard.parse({ ...card, sampler: { ...card.sampler, fixedStrideCallsPerN: 2 } })).toThrow();
   });
 });
 

@@ -29,7 +29,7 @@
  *     level. Level 1 (the step to x₀) always runs; the result is its x̂₀.
  */
 import type { ModelCard } from '../../shared/card';
-import { knobToN } from '../../shared/card';
+import { fixedStrideCallsAt, knobToN } from '../../shared/card';
 
 export type SamplerSpec =
   | { kind: 'ddpm'; steps: number }
@@ -108,5 +108,5 @@ export function estimateCalls(card: ModelCard, sampler: string, fidelity: number
   if (spec.kind === 'csa') return C + 1;
   if (spec.kind === 'fixed') return C + Math.min(spec.calls, N);
   if (card.files.policy) return C + N;
-  return C + Math.min(card.sampler.fixedStrideCalls, N);
+  return C + fixedStrideCallsAt(card.sampler, N);
 }

@@ -10,7 +10,7 @@
  *   skipdiff                    CSA, then FSR with the package's skip policy, or the fixed-stride
  *                               rule with card.sampler.fixedStrideCalls when it has none
  */
-import type { ModelCard } from '../../shared/card';
+import { fixedStrideCallsAt, type ModelCard } from '../../shared/card';
 import { resizeFloat } from './bicubic';
 import { makePolicyFn, type Counters } from './denoiser';
 import type { ModelPackage } from './models';
@@ -86,7 +86,7 @@ const PLANS: { [K in SamplerSpec['kind']]: PlanFactory<K> } = {
   skipdiff(_spec, env) {
     const { model, N, lanes, tw, th } = env;
     const card = model.card;
-    const fixedLevels = fixedStrideLevels(N!, card.sampler.fixedStrideCalls);
+    const fixedLevels = fixedStrideLevels(N!, fixedStrideCallsAt(card.sampler, N!));
     const pfn = makePolicyFn(model, env.counters);
     if (!pfn) return csaFsrPlan(card, N!, fixedDecider(fixedLevels));
     const S = card.io.policy!.imageSize;
