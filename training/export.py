@@ -18,7 +18,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from daguerre_train.card import degradation_entry, make_card, write_card  # noqa: E402
+from daguerre_train.card import damage_entry, degradation_entry, make_card, write_card  # noqa: E402
 from daguerre_train.checkpoint import load_ema_model  # noqa: E402
 from daguerre_train.degrade_face import FaceDegradeConfig  # noqa: E402
 from daguerre_train.export import export_denoiser  # noqa: E402
@@ -86,14 +86,17 @@ def main():
             if v not in (None, False, "") and k != "resume"
             and not (targs.get("preset") and k in ("stem", "base", "mults", "blocks", "emb_dim"))),
     }
+    degradation = ({"kind": "blind-face", "details": FaceDegradeConfig().details()} if a.task == "face-blind"
+                   else degradation_entry(targs.get("degrade", "bicubic"), a.scale, targs.get("real_p", 0.8)))
+    if cfg.mask_in:  # damage repair: the input `mask`, and what the model was trained to repair
+        degradation["damage"] = damage_entry(float(targs.get("mask_p") or 0.0))
     card = make_card(
         id=a.id, task=a.task, scales=scales, primary=a.scale, framing=framing, multiple=cfg.multiple(),
         tile_size=a.tile, tile_overlap=a.overlap, train_steps=int(targs.get("train_steps", 1000)),
         trained_on=a.trained_on, data_sets=[a.data_sets], licence=a.licence,
-        degradation=({"kind": "blind-face", "details": FaceDegradeConfig().details()} if a.task == "face-blind"
-                     else degradation_entry(targs.get("degrade", "bicubic"), a.scale, targs.get("real_p", 0.8))), version=a.version,
-        emb_scale=cfg.emb_scale,
-        architecture={"kind": "unet-pixelunshuffle (SR3-style, conditional on concat(cond, x_t))",
+        degradation=degradation, version=a.version, emb_scale=cfg.emb_scale, mask_input=cfg.mask_in,
+        architecture={"kind": "unet-pixelunshuffle (SR3-style, conditional on concat(cond, x_t"
+                              + (", mask" if cfg.mask_in else "") + "))",
                       "params": n_params(model), "config": cfg.to_dict(),
                       "weights": "fp32" if a.fp32 else "fp16 initializers + Cast, float32 I/O", "opset": 17},
         training=training, metrics={})

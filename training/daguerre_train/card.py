@@ -20,10 +20,16 @@ def degradation_entry(kind: str, scale: int, p_real: float = 0.8):
     return {"kind": kind, "details": OLDPHOTO_DETAILS}
 
 
+def damage_entry(p: float) -> dict:
+    """degradation.damage of a mask-input model (trainer --mask-p p): what it was trained to repair."""
+    from .damage import DEFAULT
+    return {"pMask": p, "details": DEFAULT.details(p), "config": DEFAULT.to_dict()}
+
+
 def make_card(*, id: str, task: str, scales, primary: int, framing: dict, multiple: int, tile_size: int,
               tile_overlap: int, train_steps: int, trained_on: str, data_sets, licence: str, degradation: dict,
               policy_cfg=None, architecture=None, training=None, metrics=None, version="0.1.0", emb_scale=1000.0,
-              knob=None, has_policy: bool = False):
+              knob=None, has_policy: bool = False, mask_input: bool = False):
     card = {
         "id": id,
         "version": version,
@@ -34,7 +40,7 @@ def make_card(*, id: str, task: str, scales, primary: int, framing: dict, multip
         "tile": {"size": tile_size, "overlap": tile_overlap, "multiple": multiple},
         "schedule": {"kind": "cosine", "s": 0.008, "trainSteps": train_steps},
         "gammaEmbedding": {"kind": "sinusoidal", "scale": emb_scale},
-        "io": {"denoiser": {"inputs": ["x_t", "cond", "gamma"], "outputs": ["eps"]}},
+        "io": {"denoiser": {"inputs": ["x_t", "cond", "gamma"] + (["mask"] if mask_input else []), "outputs": ["eps"]}},
         "sampler": {"coarseSteps": 10, "fineSteps": 100, "fixedStrideCalls": 10, "knob": knob or DEFAULT_KNOB},
         "degradation": degradation,
         "data": {"sets": list(data_sets), "licence": licence},

@@ -126,12 +126,23 @@ def real_lr(hr_uint8: torch.Tensor, scale: int, p_real: float, generator: torch.
     return hr01, lr
 
 
+def cond_and_mask(lr: torch.Tensor, size, damage=None):
+    """cond from LR uint8 levels, with `damage` (lr -> (damaged lr, LR mask), damage.damage_lr) first when given:
+    (cond,) or (cond, mask on the conditioning grid)."""
+    if damage is None:
+        return (cond_from_lr(lr, size),)
+    from .damage import mask_to_cond
+    lr, mask_lr = damage(lr)
+    return cond_from_lr(lr, size), mask_to_cond(mask_lr, size)
+
+
 def degrade_batch(hr_uint8: torch.Tensor, scale: int, kind: str = "bicubic", oldphoto_p: float = 0.5,
-                  generator: torch.Generator | None = None, real_p: float = 0.8):
-    """Returns (hr in [-1,1], cond in [-1,1]). kind: bicubic | oldphoto (oldphoto_p) | real (real_p)."""
+                  generator: torch.Generator | None = None, real_p: float = 0.8, damage=None):
+    """Returns (hr in [-1,1], cond in [-1,1]), and the damage mask [B,1,H,W] third when `damage` is given (see
+    cond_and_mask). kind: bicubic | oldphoto (oldphoto_p) | real (real_p)."""
     if kind == "real":
         hr01, lr = real_lr(hr_uint8, scale, real_p, generator)
-        return hr01 * 2.0 - 1.0, cond_from_lr(lr, hr01.shape[-2:])
+        return (hr01 * 2.0 - 1.0,) + cond_and_mask(lr, hr01.shape[-2:], damage)
     hr01 = to_unit(hr_uint8)
     lr = lr_from_hr(hr01, scale)
     if kind == "oldphoto":
@@ -141,5 +152,4 @@ def degrade_batch(hr_uint8: torch.Tensor, scale: int, kind: str = "bicubic", old
             lr[idx] = oldphoto_lr(hr01[idx], scale, generator)
     elif kind != "bicubic":
         raise ValueError(kind)
-    cond = cond_from_lr(lr, hr01.shape[-2:])
-    return hr01 * 2.0 - 1.0, cond
+    return (hr01 * 2.0 - 1.0,) + cond_and_mask(lr, hr01.shape[-2:], damage)

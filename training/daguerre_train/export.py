@@ -55,16 +55,26 @@ def round_params_fp16(module: torch.nn.Module):
     return module
 
 
+def denoiser_inputs(model: Denoiser) -> list:
+    """The ONNX input names (the card's io.denoiser.inputs): x_t, cond, gamma, and mask for a mask_in model."""
+    return ["x_t", "cond", "gamma"] + (["mask"] if model.cfg.mask_in else [])
+
+
 def export_denoiser(model: Denoiser, path: str, fp16: bool = True, size: int = 64) -> onnx.ModelProto:
     model = model.eval().float().cpu()
     x = torch.randn(1, 3, size, size)
     g = torch.full((1,), 0.5)
     dyn = {"x_t": {0: "B", 2: "H", 3: "W"}, "cond": {0: "B", 2: "H", 3: "W"}, "gamma": {0: "B"},
            "eps": {0: "B", 2: "H", 3: "W"}}
-    m = _export(model, (x, x.clone(), g), ["x_t", "cond", "gamma"], ["eps"], dyn)
+    args = (x, x.clone(), g)
+    if model.cfg.mask_in:
+        dyn["mask"] = {0: "B", 2: "H", 3: "W"}
+        args = args + ((torch.rand(1, 1, size, size) < 0.1).float(),)
+    m = _export(model, args, denoiser_inputs(model), ["eps"], dyn)
     if fp16:
         m = weights_to_fp16(m)
-    m.doc_string = "Daguerre SkipDiff denoiser: eps = f(x_t, cond, gamma); see card.json"
+    m.doc_string = ("Daguerre SkipDiff denoiser: eps = f(x_t, cond, gamma" + (", mask" if model.cfg.mask_in else "")
+                    + "); see card.json")
     onnx.checker.check_model(m)
     onnx.save(m, path)
     return m

@@ -26,6 +26,11 @@ class UNetConfig:
     # (measured: L1 ~0.55 for s4-32). The analytic skip through x_t carries the noise instead.
     param: str = "x0res"
     in_skip: bool = True          # concatenate the unshuffled input to the last feature map (full-rank detail path)
+    # Damage repair (issue 17 item 2): a fourth input, mask [B,1,H,W] (1 = damaged, its cond carries no
+    # information), concatenated after (cond, x_t) before the stem, so the first conv takes 7*stem^2 channels;
+    # the in_skip path stays (cond, x_t). A non-mask model's weights load with the mask's columns zero
+    # (state_dict_with_mask): with mask = 0 it computes what it did.
+    mask_in: bool = False
 
     def multiple(self) -> int:
         """H and W must be multiples of this."""
@@ -35,6 +40,8 @@ class UNetConfig:
         d = asdict(self)
         d["mults"] = list(self.mults)
         d["attn_res"] = list(self.attn_res)
+        if not self.mask_in:
+            del d["mask_in"]  # configs without the mask input serialise as before it existed
         return d
 
     @staticmethod
@@ -42,6 +49,7 @@ class UNetConfig:
         d = dict(d)
         d.setdefault("param", "eps")       # checkpoints written before these fields existed
         d.setdefault("in_skip", False)
+        d.setdefault("mask_in", False)
         d["mults"] = tuple(d["mults"])
         d["attn_res"] = tuple(d.get("attn_res", ()))
         return UNetConfig(**d)
@@ -120,7 +128,7 @@ class Denoiser(nn.Module):
         self.cfg = cfg
         r, ch0, E, G = cfg.stem, cfg.base, cfg.emb_dim, cfg.groups
         self.emb = nn.Sequential(nn.Linear(E, E), nn.SiLU(), nn.Linear(E, E))
-        self.inp = nn.Conv2d(6 * r * r, ch0, 3, padding=1)
+        self.inp = nn.Conv2d((7 if cfg.mask_in else 6) * r * r, ch0, 3, padding=1)
         chans = [ch0 * m for m in cfg.mults]
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -159,13 +167,18 @@ class Denoiser(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, x_t, cond, gamma):
+    def forward(self, x_t, cond, gamma, mask=None):
         cfg = self.cfg
         emb = self.emb(gamma_embedding(gamma, cfg.emb_dim, cfg.emb_scale))
         h = torch.cat([cond, x_t], dim=1)
         if cfg.stem > 1:
             h = F.pixel_unshuffle(h, cfg.stem)
         stem_in = h
+        if cfg.mask_in:
+            if mask is None:
+                mask = torch.zeros_like(x_t[:, :1])
+            m = mask.to(h.dtype)
+            h = torch.cat([h, F.pixel_unshuffle(m, cfg.stem) if cfg.stem > 1 else m], dim=1)
         h = self.inp(h)
         hs = [h]
         for li, blocks in enumerate(self.down):
@@ -193,6 +206,18 @@ class Denoiser(nn.Module):
         g = gamma.float().view(-1, 1, 1, 1)
         sigma = torch.sqrt(torch.clamp(1.0 - g * g, min=1e-6))
         return (x_t - g * x0) / sigma
+
+
+def state_dict_with_mask(sd: dict, cfg: UNetConfig) -> dict:
+    """A non-mask Denoiser's state dict for the mask_in model of `cfg`: the first conv's weight gets cfg.stem^2 more
+    input columns (the mask's, after pixel-unshuffle they come last), all zero; everything else as it is."""
+    r2 = cfg.stem * cfg.stem
+    out = dict(sd)
+    w = sd["inp.weight"]
+    if w.shape[1] != 6 * r2:
+        raise ValueError(f"inp.weight has {w.shape[1]} input channels, expected {6 * r2} (a model without mask input)")
+    out["inp.weight"] = torch.cat([w, torch.zeros(w.shape[0], r2, *w.shape[2:], dtype=w.dtype, device=w.device)], 1)
+    return out
 
 
 def n_params(m: nn.Module) -> int:

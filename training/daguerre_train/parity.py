@@ -34,10 +34,13 @@ def denoiser_parity(model, outdir, onnx_rel, seed=1234, B=2, size=64, note=""):
     x_t = torch.randn(B, 3, size, size, generator=g)
     cond = (torch.rand(B, 3, size, size, generator=g) * 2 - 1)
     gamma = torch.tensor([0.3, 0.9][:B] + [0.5] * max(0, B - 2), dtype=torch.float32)
+    inputs = {"x_t": x_t, "cond": cond, "gamma": gamma}
+    if model.cfg.mask_in:  # a damage mask: a few blocks of ones (drawn after the other inputs: same x_t, cond)
+        inputs["mask"] = (torch.rand(B, 1, size // 8, size // 8, generator=g) < 0.2).float() \
+            .repeat_interleave(8, 2).repeat_interleave(8, 3)
     with torch.no_grad():
-        eps = model.eval()(x_t, cond, gamma)
-    return write_parity(outdir, onnx_rel, "denoiser", {"x_t": x_t, "cond": cond, "gamma": gamma}, {"eps": eps},
-                        note=note)
+        eps = model.eval()(*inputs.values())
+    return write_parity(outdir, onnx_rel, "denoiser", inputs, {"eps": eps}, note=note)
 
 
 def policy_parity(policy, outdir, onnx_rel, seed=4321, B=2):

@@ -6,6 +6,7 @@ fused/foreach Adam, fused EMA (torch._foreach_*), loss accumulated on the device
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -17,11 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint as ckpt
+from .damage import DEFAULT as DAMAGE_DEFAULT, damage_lr
 from .data import FaceBlindData, FaceData, PatchData
 from .degrade import degrade_batch
 from .degrade_face import FaceDegradeConfig, degrade_face_batch, draw_face_batch
 from .ema import EMA
-from .model import PRESETS, Denoiser, UNetConfig, n_params
+from .model import PRESETS, Denoiser, UNetConfig, n_params, state_dict_with_mask
 from .schedule import alpha_bars
 from .workers import DegradePool, Feeder, face_blind_pending, natural_real_pending
 
@@ -70,7 +72,31 @@ def build_model(args) -> Denoiser:
     else:
         cfg = UNetConfig(stem=args.stem, base=args.base, mults=tuple(int(m) for m in args.mults.split(",")),
                          blocks=args.blocks, emb_dim=args.emb_dim)
+    if getattr(args, "mask_p", 0) > 0:
+        cfg = dataclasses.replace(cfg, mask_in=True)
     return Denoiser(cfg)
+
+
+def load_init(model: Denoiser, src: Denoiser, what: str):
+    """--init: src's weights into model (same architecture), or, for a mask model from a model without the mask
+    input that is otherwise the same, with the mask's first-conv columns zero (model.state_dict_with_mask)."""
+    a, b = src.cfg.to_dict(), model.cfg.to_dict()
+    if a == b:
+        model.load_state_dict(src.state_dict())
+        return "same architecture"
+    if model.cfg.mask_in and not src.cfg.mask_in and dict(a, mask_in=True) == b:
+        model.load_state_dict(state_dict_with_mask(src.state_dict(), model.cfg))
+        return "mask input added, its weights zero"
+    raise ValueError(f"--init {what}: its config {a} differs from this run's {b}")
+
+
+def make_damage(args, device, step: int):
+    """--mask-p P > 0: lr -> (damaged lr, LR mask) on a fraction P of each batch (damage.py), drawing from its own
+    generator (so the data, degradation, gamma and noise draws are those of a run without it); else None."""
+    if getattr(args, "mask_p", 0) <= 0:
+        return None
+    g = torch.Generator(device=device).manual_seed(args.seed + 3 + step)
+    return lambda lr: damage_lr(lr, args.mask_p, DAMAGE_DEFAULT, g)
 
 
 class Logger:
@@ -104,7 +130,7 @@ def val_loss(model, val_x, scale, g_values, loss_kind, device, autocast):
     return out
 
 
-def make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device):
+def make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device, damage=None):
     """--data-workers K > 0: a Feeder whose produce() makes, in the main process and in the serial loop's order, every
     random draw of one step (data, degradation seeds/parameters, gamma, noise), and leaves the degradation to K
     worker processes, --prefetch batches ahead. None where the serial path is used (K = 0, or a degradation that
@@ -129,7 +155,7 @@ def make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device):
             seeds = torch.randint(0, 2 ** 31 - 1, (x.shape[0],), generator=cpu_gen).tolist()  # as degrade.real_lr
             gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
             noise = torch.randn(tuple(x.shape), generator=gen, device=device)
-            return natural_real_pending(x, seeds, args.scale, real_p, K, device, extra=(gamma, noise))
+            return natural_real_pending(x, seeds, args.scale, real_p, K, device, extra=(gamma, noise), damage=damage)
     else:
         print(f"[data] --data-workers {K} ignored: task {args.task} / --degrade {args.degrade} degrades on the "
               f"{device} in the step", flush=True)
@@ -149,6 +175,8 @@ def train(args):
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
+    if getattr(args, "mask_p", 0) > 0 and args.task == "face-blind":
+        raise ValueError("--mask-p: damage is drawn on the LR of the natural and face tasks; face-blind has no LR")
     os.makedirs(args.out, exist_ok=True)
     ck_dir = os.path.join(args.out, "ckpt")
     logger = Logger(args.out)
@@ -178,10 +206,8 @@ def train(args):
     if getattr(args, "init", ""):
         # Fine-tune: start from another run's EMA weights (same architecture), e.g. the GPU-trained package's.
         src, _ = ckpt.load_ema_model(args.init)
-        if src.cfg.to_dict() != cfg.to_dict():
-            raise ValueError(f"--init {args.init}: its config {src.cfg.to_dict()} differs from this run's {cfg.to_dict()}")
-        model.load_state_dict(src.state_dict())
-        print(f"[init] weights from {args.init}", flush=True)
+        how = load_init(model, src, args.init)
+        print(f"[init] weights from {args.init} ({how})", flush=True)
     assert args.patch % cfg.multiple() == 0, f"patch {args.patch} must be a multiple of {cfg.multiple()}"
     nparams = n_params(model)
     ema = EMA(model, args.ema)
@@ -224,6 +250,8 @@ def train(args):
     last_ckpt = time.time()
     acc = torch.zeros((), device=device)
     acc_eps = torch.zeros((), device=device)  # unweighted eps-L1, comparable across loss settings
+    acc_mask = torch.zeros((), device=device)  # eps-L1 inside the damage masks (--mask-p), and their pixel count
+    acc_mask_n = torch.zeros((), device=device)
     acc_n = 0
     t_log, s_log = time.time(), state["samples"]
     session_start = time.time()
@@ -235,7 +263,10 @@ def train(args):
     # from their own generator, so the main sequence (and --data-workers' independence of K) is untouched
     echo_left = 0
     echo_gen = torch.Generator(device=device).manual_seed(args.seed + 2 + state["step"])
-    feeder = make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device)
+    damage = make_damage(args, device, state["step"])
+    masked = damage is not None
+    mask = None
+    feeder = make_feeder(args, data, gen, cpu_gen, g_hi, g_lo, device, damage)
     try:
         while stop is None:
             step = state["step"]
@@ -250,7 +281,10 @@ def train(args):
                 gamma = sample_gamma(args.batch, g_hi, g_lo, echo_gen, device)
                 noise = torch.randn(hr.shape, generator=echo_gen, device=device)
             elif feeder is not None:  # degraded by the workers, drawn in this order in produce() (same as below)
-                hr, cond, gamma, noise = feeder.next()
+                if masked:
+                    hr, cond, mask, gamma, noise = feeder.next()
+                else:
+                    hr, cond, gamma, noise = feeder.next()
                 echo_left = args.echo - 1
             else:
                 echo_left = args.echo - 1
@@ -261,13 +295,16 @@ def train(args):
                     hr, cond = hr.to(device), cond.to(device)
                 else:
                     x = data.batch(args.batch, cpu_gen if args.task != "face" else gen)
-                    hr, cond = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen,
-                                          real_p=getattr(args, "real_p", 0.8))
+                    out = degrade_batch(x, args.scale, args.degrade, args.oldphoto_p, generator=cpu_gen,
+                                        real_p=getattr(args, "real_p", 0.8), damage=damage)
+                    hr, cond = out[0], out[1]
+                    if masked:
+                        mask = out[2].to(hr.device)
                 gamma = sample_gamma(args.batch, g_hi, g_lo, gen, device)
                 noise = torch.randn(hr.shape, generator=gen, device=device)
             x_t = q_sample(hr, gamma, noise)
             with autocast():
-                pred = fwd(x_t, cond, gamma)
+                pred = fwd(x_t, cond, gamma, mask) if masked else fwd(x_t, cond, gamma)
             w = min_snr_weight(gamma, args.min_snr, args.loss) if args.min_snr > 0 else None
             loss = loss_fn(pred, noise, args.loss, w)
             opt.zero_grad(set_to_none=True)
@@ -278,6 +315,9 @@ def train(args):
             ema.update()
             acc += loss.detach()
             acc_eps += (pred.detach().float() - noise).abs().mean()
+            if masked:
+                acc_mask += ((pred.detach().float() - noise).abs().mean(1, keepdim=True) * mask).sum()
+                acc_mask_n += mask.sum()
             acc_n += 1
             state["step"] += 1
             state["samples"] += args.batch
@@ -289,8 +329,16 @@ def train(args):
                 sps = (state["samples"] - s_log) / max(1e-9, now - t_log)
                 rec = {"step": state["step"], "samples": state["samples"], "loss": l, "eps_l1": le, "samples_per_s": sps,
                        "lr": lr, "elapsed_s": now - t_start, "time": time.strftime("%H:%M:%S", time.gmtime(now))}
+                mtxt = ""
+                if masked:
+                    mn = float(acc_mask_n)
+                    rec["mask_eps_l1"] = float(acc_mask) / mn if mn > 0 else None
+                    rec["mask_fraction"] = mn / (acc_n * hr.shape[0] * hr.shape[-2] * hr.shape[-1])
+                    mtxt = (f" mask-L1 {rec['mask_eps_l1']:.4f}" if mn > 0 else " mask-L1 -") + f" (mask {rec['mask_fraction']:.3f})"
+                    acc_mask.zero_()
+                    acc_mask_n.zero_()
                 logger.log(rec, f"[train] {rec['time']} step {state['step']:6d} samples {state['samples']:8d} "
-                                f"loss {l:.4f} eps-L1 {le:.4f} {sps:6.1f} samples/s lr {lr:.2e} elapsed {(now - t_start) / 60:.1f} min")
+                                f"loss {l:.4f} eps-L1 {le:.4f}{mtxt} {sps:6.1f} samples/s lr {lr:.2e} elapsed {(now - t_start) / 60:.1f} min")
                 acc.zero_()
                 acc_eps.zero_()
                 acc_n = 0
@@ -346,6 +394,11 @@ def add_args(ap):
                     help="real: degrade_real.py's second-order + old-print pipeline on --real-p of each batch")
     ap.add_argument("--oldphoto-p", type=float, default=0.5)
     ap.add_argument("--real-p", type=float, default=0.8, help="--degrade real: fraction of each batch degraded")
+    ap.add_argument("--mask-p", type=float, default=0.0,
+                    help="damage repair (issue 17 item 2): the model gets a mask input (1 = damaged), and synthetic "
+                         "damage (damage.py: scratches, cracks, blotches, dust) is drawn inside a random mask over the "
+                         "degraded LR of this fraction of each batch (mask 0 elsewhere); target: the clean HR. With "
+                         "--init from a model without the input, its weights start at zero (same outputs at mask 0)")
     ap.add_argument("--preset", default="s4-48", help="model preset (model.PRESETS); '' to use --stem/--base/...")
     ap.add_argument("--stem", type=int, default=4)
     ap.add_argument("--base", type=int, default=48)

@@ -235,10 +235,13 @@ def chunks(n: int, k: int):
     return [slice(b[i], b[i + 1]) for i in range(k)]
 
 
-def natural_real_pending(x_u8: torch.Tensor, seeds, scale: int, p_real: float, n_chunks: int, device, extra=()):
+def natural_real_pending(x_u8: torch.Tensor, seeds, scale: int, p_real: float, n_chunks: int, device, extra=(),
+                         damage=None):
     """--degrade real: x_u8 [B,3,P,P] (any device) and seeds drawn as degrade.real_lr draws them. finish() returns
-    (hr [-1,1], cond [-1,1], *extra) on `device`, equal to degrade_batch(kind='real')."""
-    from .degrade import cond_from_lr, lr_from_hr, to_unit
+    (hr [-1,1], cond [-1,1], *extra) on `device`, equal to degrade_batch(kind='real'); with `damage` (--mask-p:
+    damage.damage_lr on its own generator, called here in batch order as the serial path calls it)
+    (hr, cond, mask, *extra)."""
+    from .degrade import cond_and_mask, lr_from_hr, to_unit
 
     x = x_u8.cpu().numpy()
     sl = chunks(x.shape[0], n_chunks)
@@ -253,7 +256,7 @@ def natural_real_pending(x_u8: torch.Tensor, seeds, scale: int, p_real: float, n
         for i, m in enumerate(mask):
             if m:
                 lr[i] = lr_d[i].float()
-        return (hr01 * 2.0 - 1.0, cond_from_lr(lr, hr01.shape[-2:])) + tuple(extra)
+        return (hr01 * 2.0 - 1.0,) + cond_and_mask(lr, hr01.shape[-2:], damage) + tuple(extra)
 
     return Pending(tasks, finish)
 
