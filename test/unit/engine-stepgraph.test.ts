@@ -130,9 +130,9 @@ describe('step graph on the CPU provider', () => {
   const x0c = (b: number) => [1 / Math.sqrt(ab[b]), Math.sqrt(1 - ab[b]) / Math.sqrt(ab[b])];
 
   it('is valid ONNX (onnx.checker with shape inference), inputs and outputs as documented', () => {
-    expect(host.inputNames.sort()).toEqual(['cond', 'gamma', STEP_IO.coef, STEP_IO.x, STEP_IO.x0, STEP_IO.z].sort());
-    expect(dev.inputNames.sort()).toEqual(['cond', 'gamma', STEP_IO.coef, STEP_IO.key, STEP_IO.x, STEP_IO.x0].sort());
-    expect(host.outputNames.sort()).toEqual(['x_t', STEP_IO.x0Out].sort());
+    expect([...host.inputNames].sort()).toEqual(['cond', 'gamma', STEP_IO.coef, STEP_IO.x, STEP_IO.x0, STEP_IO.z].sort());
+    expect([...dev.inputNames].sort()).toEqual(['cond', 'gamma', STEP_IO.coef, STEP_IO.key, STEP_IO.x, STEP_IO.x0].sort());
+    expect([...host.outputNames].sort()).toEqual(['x_t', STEP_IO.x0Out].sort());
     let py = true;
     try {
       execFileSync('/usr/bin/python3', ['-c', 'import onnx'], { stdio: 'ignore' });
@@ -229,7 +229,7 @@ describe('restores with the fused step (tiny-x4, CPU provider)', () => {
     const gpu = { ...m, providers: ['webgpu'] } as ModelPackage;
     expect(resolveStep('auto', gpu, false)).toEqual({ mode: 'device', reason: 'auto: webgpu provider' });
     expect(resolveStep('auto', gpu, true).mode).toBe('js');
-    expect(resolveStep('auto', { ...gpu, card: { ...gpu.card, io: { ...gpu.card.io, denoiser: { inputs: ['x_t', 'cond', 'gamma', 'mask'], outputs: ['eps'] } } } }, false).mode).toBe('js');
+    expect(resolveStep('auto', { ...gpu, card: { ...gpu.card, io: { ...gpu.card.io, denoiser: { inputs: ['x_t', 'cond', 'gamma', 'mask'], outputs: ['eps'] } } } } as unknown as ModelPackage, false).mode).toBe('js');
     expect(() => resolveStep('device', gpu, true)).toThrow(/repair/);
     expect(() => resolveStep('fast' as 'js', gpu, false)).toThrow(/step must be one of/);
   });
