@@ -34,10 +34,18 @@ export const ModelCard = z.object({
   }),
   /** How gamma = sqrt(alpha_bar) enters the network (documentation for the engine; the input is always `gamma`). */
   gammaEmbedding: z.object({ kind: z.string(), scale: z.number() }),
-  /** ONNX input/output names. */
+  /**
+   * ONNX input/output names. The denoiser's optional fourth input `mask` [B,1,H,W] (DESIGN §1.2, issue 17
+   * item 2): 1 where the pixel is damaged and must be generated (its cond carries no information), 0 elsewhere;
+   * a model that declares it was trained with synthetic damage inside random masks (degradation.damage) and
+   * gets all zeros when nothing is repaired. See hasMaskInput.
+   */
   io: z.object({
     denoiser: z.object({
-      inputs: z.tuple([z.literal('x_t'), z.literal('cond'), z.literal('gamma')]),
+      inputs: z.union([
+        z.tuple([z.literal('x_t'), z.literal('cond'), z.literal('gamma')]),
+        z.tuple([z.literal('x_t'), z.literal('cond'), z.literal('gamma'), z.literal('mask')]),
+      ]),
       outputs: z.tuple([z.literal('eps')]),
     }),
     policy: z
@@ -92,6 +100,11 @@ export const ModelCard = z.object({
   }),
 });
 export type ModelCard = z.infer<typeof ModelCard>;
+
+/** Whether the package's denoiser takes the damage mask as a fourth input (io.denoiser.inputs ends with 'mask'). */
+export function hasMaskInput(card: Pick<ModelCard, 'io'>): boolean {
+  return card.io.denoiser.inputs.length === 4;
+}
 
 /**
  * GFLOP per image from the denoiser calls summed over its tiles: calls x the card's per-call cost,

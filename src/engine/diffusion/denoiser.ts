@@ -9,10 +9,13 @@
  * Batch buffers: lane i's x and cond live *in* slot i of the denoiser's x and cond buffers (`xSlot`,
  * `condSlot`), so a call on lanes 0 … b−1 (every call except FSR calls where only some tiles run)
  * feeds them without a copy; other member sets are gathered into a second pair of buffers. ε is read
- * straight from onnxruntime's output (lane.eps is a view of it, valid until the next run).
+ * straight from onnxruntime's output (lane.eps is a view of it, valid until the next run). A denoiser
+ * with the damage-mask input (card hasMaskInput) has a third per-lane buffer, `maskSlot`, fed and
+ * gathered like cond (zeros unless the pass writes a tile's mask into it).
  */
 import type * as ort from 'onnxruntime-node';
 import type { ModelPackage } from './models';
+import { hasMaskInput } from '../../shared/card';
 import { denoiserFeeds, policyFeeds } from './feeds';
 import type { Lane, PolicyFn } from './samplers';
 
@@ -48,6 +51,8 @@ export interface Denoiser {
   xSlot(i: number): Float32Array;
   /** Lane i's conditioning buffer (slot i of the batch input). */
   condSlot(i: number): Float32Array;
+  /** Lane i's damage-mask plane (th·tw, 1 = damaged) for a denoiser with the mask input, else null. */
+  maskSlot(i: number): Float32Array | null;
   /** New tiles in the lanes: the gathered conditioning is stale. */
   beginBatch(): void;
   /** ε of lanes[m] for m in `members`, all at level ᾱ = ab: one onnxruntime run; sets lanes[m].eps. */
@@ -65,8 +70,12 @@ export function makeDenoiser(model: ModelPackage, g: { lanes: number; tw: number
   const gB = new Float32Array(B);
   const slot = (buf: Float32Array, i: number) => buf.subarray(i * chw, (i + 1) * chw);
   const conds = Array.from({ length: B }, (_, i) => slot(cB, i));
+  const plane = tw * th;
+  const mB = hasMaskInput(model.card) ? new Float32Array(B * plane) : null;
+  const masks = mB ? Array.from({ length: B }, (_, i) => mB.subarray(i * plane, (i + 1) * plane)) : null;
   let xG: Float32Array | null = null;
   let cG: Float32Array | null = null;
+  let mG: Float32Array | undefined;
   let lastGathered = '';
   // One set of tensors per (sub-batch size, gathered or not), over views of the same buffers.
   const tensors = new Map<string, Record<string, ort.Tensor>>();
@@ -74,7 +83,7 @@ export function makeDenoiser(model: ModelPackage, g: { lanes: number; tw: number
     const key = `${b}${gathered ? 'g' : ''}`;
     let f = tensors.get(key);
     if (!f) {
-      f = gathered ? denoiserFeeds(io, xG!, cG!, gB, b, th, tw) : denoiserFeeds(io, xB, cB, gB, b, th, tw);
+      f = gathered ? denoiserFeeds(io, xG!, cG!, gB, b, th, tw, mG) : denoiserFeeds(io, xB, cB, gB, b, th, tw, mB ?? undefined);
       tensors.set(key, f);
     }
     return f;
@@ -82,6 +91,7 @@ export function makeDenoiser(model: ModelPackage, g: { lanes: number; tw: number
   return {
     xSlot: (i) => slot(xB, i),
     condSlot: (i) => conds[i],
+    maskSlot: (i) => masks?.[i] ?? null,
     beginBatch() {
       lastGathered = '';
     },
@@ -92,10 +102,12 @@ export function makeDenoiser(model: ModelPackage, g: { lanes: number; tw: number
       if (!identity) {
         xG ??= new Float32Array(B * chw);
         cG ??= new Float32Array(B * chw);
+        if (masks) mG ??= new Float32Array(B * plane);
         for (let i = 0; i < b; i++) xG.set(lanes[members[i]].x, i * chw);
         const key = members.join(',');
         if (key !== lastGathered) {
           for (let i = 0; i < b; i++) cG.set(conds[members[i]], i * chw);
+          if (masks) for (let i = 0; i < b; i++) mG!.set(masks[members[i]], i * plane);
           lastGathered = key;
         }
       }

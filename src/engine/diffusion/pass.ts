@@ -22,7 +22,7 @@ import type * as ort from 'onnxruntime-node';
 import type { ModelPackage } from './models';
 import type { SamplerSpec } from './plan';
 import { planFor } from './plans';
-import { tileRepair } from './repair';
+import { defaultJumps, tileMaskInto, tileRepair } from './repair';
 import { Rng } from './rng';
 import { makeLane, resetLane, type Lane, type ModelFn, type SamplerCtx } from './samplers';
 import { accumulateTile, reflectIndex, tileAt, tileGrid } from './tiles';
@@ -93,7 +93,7 @@ export async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<
     for (const m of members) batch.step = Math.max(batch.step, ctx.lanes[m].calls + 1);
     c.progress(c.tilesBefore + batch.start, batch.tiles, Math.min(batch.step, c.stepsPerTile), c.stepsPerTile);
   };
-  const jumps = c.mask ? Math.max(0, Math.floor(c.jumps ?? 2)) : 0;
+  const jumps = c.mask ? Math.max(0, Math.floor(c.jumps ?? defaultJumps(card))) : 0;
   const repair = jumps ? tileRepair(c.mask!, W, jumps, B, tw, th, c.seed) : null;
   ctx.model = repair ? repair.wrap(step, () => ctx.lanes) : step;
 
@@ -110,6 +110,8 @@ export async function runPass(lr: ImageF32, scale: number, c: PassCtx): Promise<
       const t = b0 + i;
       const { col, row } = tileAt(grid, t);
       sampleTapsCHW(lr.data, lr.width, tx, ty, colIdx[col], rowIdx[row], denoiser.condSlot(i), 2, -1, -1, 1);
+      const ms = 'maskSlot' in denoiser ? denoiser.maskSlot(i) : null; // a denoiser with the mask input: the tile's mask, or zeros
+      if (ms) tileMaskInto(c.mask ?? null, W, colIdx[col], rowIdx[row], ms);
       resetLane(lanes[i], new Rng(c.seed, streamOf(c.pass, t)), plan.startAb);
       lanes[i].noise = { seed: c.seed, stream: streamOf(c.pass, t), moves: 0 };
       repair?.setTile(i, colIdx[col], rowIdx[row], streamOf(c.pass, t));

@@ -1,14 +1,45 @@
 /**
- * Damage repair inside a pass (DiffusionOptions.repair, RePaint-style resampling): after each
- * denoiser call at level ᾱ, the lanes whose tile holds damaged pixels get `jumps` more calls at the
- * same level, each after the damaged pixels of x were replaced by the latest x̂₀ noised back to ᾱ
- * (fresh noise from the lane's own jump stream); pixels outside the mask keep the sampler's own
- * trajectory. No jumps at ᾱ ≈ 1 (nothing to resample).
+ * Damage repair inside a pass (DiffusionOptions.repair):
+ *
+ *   mask input     a package whose denoiser takes the mask (card hasMaskInput, issue 17 item 2) gets
+ *                  each tile's window of the pass's output-sized mask as its `mask` input
+ *                  (tileMaskInto; zeros when nothing is repaired) and by default no jumps: it was
+ *                  trained to regenerate the masked pixels from their context
+ *   jumps          RePaint-style resampling (the default, 2, for packages without the input): after
+ *                  each denoiser call at level ᾱ, the lanes whose tile holds damaged pixels get `jumps`
+ *                  more calls at the same level, each after the damaged pixels of x were replaced by
+ *                  the latest x̂₀ noised back to ᾱ (fresh noise from the lane's own jump stream); pixels
+ *                  outside the mask keep the sampler's own trajectory. No jumps at ᾱ ≈ 1.
  */
+import { hasMaskInput, type ModelCard } from '../../shared/card';
 import type { Mask } from '../damage/mask';
 import { Rng } from './rng';
 import type { Lane, ModelFn } from './samplers';
 import { x0FromEps } from './schedule';
+
+/** Resampling jumps when the caller names none: 0 for a denoiser with the mask input, else 2. */
+export function defaultJumps(card: Pick<ModelCard, 'io'>): number {
+  return hasMaskInput(card) ? 0 : 2;
+}
+
+/**
+ * The tile's window of the output-sized `mask` (width W; reflected pixel columns / rows `cols` /
+ * `rows`, as the conditioning is sampled) as 1 / 0 floats into `out` (rows·cols); all zeros without a
+ * mask. Returns whether any pixel is damaged.
+ */
+export function tileMaskInto(mask: Mask | null, W: number, cols: Int32Array, rows: Int32Array, out: Float32Array): boolean {
+  if (!mask) {
+    out.fill(0);
+    return false;
+  }
+  const tw = cols.length;
+  let any = false;
+  for (let j = 0; j < rows.length; j++) {
+    const row = rows[j] * W;
+    for (let k = 0; k < tw; k++) if ((out[j * tw + k] = mask.data[row + cols[k]] ? 1 : 0)) any = true;
+  }
+  return any;
+}
 
 export interface TileRepair {
   /** Lane `lane` now holds the tile whose reflected pixel columns / rows are `cols` / `rows`. */
