@@ -3,11 +3,13 @@
 
   test/fixtures/models/tiny-x4/        random tiny denoiser + random policy + card.json (natural, x4/x2)
   test/fixtures/models/tiny-face-x8/   random tiny denoiser + card.json (face, x8)
+  test/fixtures/models/repair/tiny-mask-x4/   random tiny denoiser with the damage-mask input + card.json (x4/x2)
   test/fixtures/bicubic/cases.json     PyTorch bicubic up/down-sampling + the uint8 training pipeline
   test/fixtures/schedule/cosine.json   alpha_bar for cosine K=10/100/1000, linear, posterior + DDIM coefficients
   test/fixtures/parity/tiny-x4*/       fixed inputs and PyTorch outputs for ONNX parity (float32 LE .bin)
 
 Deterministic (fixed seeds). Usage: /usr/bin/python3 training/make_fixtures.py [--only bicubic,schedule,models]
+(--only faceblind / --only mask: just that fixture)
 """
 import argparse
 import json
@@ -196,6 +198,37 @@ def tiny_face_blind():
     write_card(card, os.path.join(d, "card.json"))
 
 
+def tiny_mask():
+    """test/fixtures/models/repair/tiny-mask-x4: random tiny natural x4 denoiser with the damage-mask input (issue 17
+    item 2: inputs x_t, cond, gamma, mask), and its parity fixture test/fixtures/parity/tiny-mask-x4."""
+    import dataclasses
+    from daguerre_train.card import damage_entry
+    cfg = dataclasses.replace(PRESETS["tiny"], mask_in=True)
+    mid = "tiny-mask-x4"
+    # one folder down, so that the engine tests that scan test/fixtures/models do not pick it up
+    d = os.path.join(FIX, "models", "repair", mid)
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(14)
+    model = Denoiser(cfg)
+    with torch.no_grad():  # every weight random, the mask's first-conv columns too (so the mask changes eps)
+        for p in model.parameters():
+            p.normal_(0, (1.0 / max(1, p[0].numel())) ** 0.5) if p.dim() > 1 else p.normal_(0, 0.05)
+    round_params_fp16(model)
+    export_denoiser(model, os.path.join(d, "denoiser.onnx"), fp16=True)
+    degradation = degradation_entry("bicubic", 4)
+    degradation["damage"] = damage_entry(0.3)
+    card = make_card(
+        id=mid, task="natural", scales=[4, 2], primary=4, framing={"kind": "any"}, multiple=cfg.multiple(),
+        tile_size=64, tile_overlap=16, train_steps=1000, trained_on="random", data_sets=[],
+        licence="none (random weights, test fixture)", degradation=degradation, mask_input=True,
+        architecture={"kind": "unet-pixelunshuffle", "params": n_params(model), "config": cfg.to_dict(),
+                      "weights": "fp16 initializers + Cast, float32 I/O"},
+        training={"note": "random weights (N(0,1/fan_in)), for the engine's mask-input code path only", "seed": 14})
+    write_card(card, os.path.join(d, "card.json"))
+    denoiser_parity(model, os.path.join(FIX, "parity", mid), f"test/fixtures/models/repair/{mid}/denoiser.onnx",
+                    size=32, note="random tiny denoiser with the mask input")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default="bicubic,schedule,models")
@@ -210,6 +243,8 @@ def main():
         tiny_models()
     if "models" in parts or "faceblind" in parts:
         tiny_face_blind()
+    if "models" in parts or "mask" in parts:
+        tiny_mask()
     print("fixtures written under", FIX)
 
 
