@@ -15,6 +15,8 @@ import { cropMask, fitMask, maskFromImage, maskPixels, type Mask } from './damag
 import { isClassicMethod, type FaceParams, type Region, type RepairRecord, type RestoreParams, type ResultFields } from '../shared/types';
 import { autoDegraded, estimateDegradation, type DegradationEstimate } from './degradation';
 import { Catalogue, choiceInfo, openModel } from './catalogue';
+import { hasMaskInput } from '../shared/card';
+import { defaultJumps } from './diffusion/repair';
 
 export { resolveMethod } from './catalogue';
 
@@ -33,7 +35,9 @@ export interface RestoreRequest {
   /**
    * Damage repair (issue 17): `mask` a mask PNG (white = damaged) of the photo, or `detect` to find
    * the damage with the classical detector. The damaged pixels are filled by Telea before any
-   * method; diffusion methods also resample them (`jumps` RePaint-style jumps, default 2).
+   * method; diffusion methods also resample them (`jumps` RePaint-style jumps, default 2), and a
+   * package whose denoiser takes the mask (card hasMaskInput) gets it as an input, with no jumps by
+   * default (diffusion/repair.ts).
    */
   repair?: { mask?: string; detect?: boolean; jumps?: number };
 }
@@ -206,6 +210,8 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     // Execution provider: self-tested once per (model, setting), CPU fallback with a reason (catalogue.ts).
     const { model, choice } = await openModel(dir, { threads: req.threads, provider: req.provider });
     if (choice) info.providerChoice = choiceInfo(choice);
+    // the mask as the denoiser's input (issue 17 item 2): what the repair did, recorded as it ran
+    if (mask && info.repair && hasMaskInput(model.card)) Object.assign(info.repair, { jumps: req.repair?.jumps ?? defaultJumps(model.card), maskInput: true });
     check();
     const r = await diff.restoreDiffusion(model, u8ToF32(rgb), {
       scale,
