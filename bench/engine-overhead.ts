@@ -18,6 +18,15 @@
  * 2. `--real`: the same job with the real natural-x4 sessions (onnxruntime CPU provider, `--threads`):
  *    per tile-step = (wall − time in onnxruntime − time in the policy) / calls.
  * Every pair of runs is also checked byte-for-byte (the optimised engine must not change output).
+ *
+ * 3. `--step` (instead of 1–2): the fused step (src/engine/diffusion/step.ts) against the JS step, the
+ *    share of the wall time spent outside onnxruntime (and the policy) with each `step` setting, on the
+ *    cpu provider and on WebGPU through SwiftShader (software Vulkan: it proves the path, not GPU speed),
+ *    side by side in one run, each provider in its own child process (bench/gpu/step-child.ts), the
+ *    settings interleaved (js, device, device-noise, js, …) after one warm-up each:
+ *      tiny-x4, 24×16 → 96×64 (2 tiles), ddpm:3, batch 2      cpu and webgpu (SwiftShader)
+ *      natural-x4, --lr² → (4·lr)², skipdiff knob 0.5, batch   cpu only (SwiftShader would take hours)
+ *    `--sw-reps n` (default 2) and `--reps` set the timed runs per setting.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -156,6 +165,71 @@ async function compare(name: string, pkg: ModelPackage, engines: [string, Engine
     out.ratio = { pairwiseMedian: median(ratios), ofMinima: min(a) / min(b) };
   }
   return out;
+}
+
+if (args.includes('--step')) {
+  await stepSection();
+  process.exit(0);
+}
+
+async function stepSection() {
+  const { runStepChild } = await import('./gpu/step-child');
+  const { softwareVulkanEnv } = await import('../src/engine/providers');
+  const steps = ['js', 'device', 'device-noise'];
+  const swReps = Number(arg('sw-reps', '2'));
+  const tiny = join(ROOT, 'test/fixtures/models/tiny-x4');
+  const tinyJob = { width: 24, height: 16, scale: 4, sampler: 'ddpm:3', fidelity: 0.5, seed: 1, batch: 2 };
+  const natJob = { width: LRW, height: LRW, scale: 4, sampler: 'skipdiff', fidelity: 0.5, seed: 1, batch: BATCH };
+  // warm-up of each setting, then `reps` interleaved rounds
+  const jobs = (base: typeof tinyJob, reps: number) => [...steps, ...Array.from({ length: reps }, (_, r) => (r % 2 ? [...steps].reverse() : steps)).flat()].map((step) => ({ ...base, step }));
+  const sw = softwareVulkanEnv();
+  const t0 = performance.now();
+  const loadBefore = (await import('node:os')).loadavg()[0];
+  const runs: (() => Promise<{ label: string; provider: string; res: Awaited<ReturnType<typeof runStepChild>> | null; error?: string }>)[] = [];
+  const child = (label: string, provider: string, modelDir: string, j: ReturnType<typeof jobs>, env?: NodeJS.ProcessEnv) => () =>
+    runStepChild({ modelDir, provider, threads: THREADS, jobs: j }, { env, timeoutMs: 3_600_000 }).then(
+      (res) => ({ label, provider, res }),
+      (e: Error) => ({ label, provider, res: null, error: e.message }),
+    );
+  // One child per provider and model (a child opens one package), one after the other (so that one
+  // does not slow the other down).
+  runs.push(child('tiny-x4 ddpm:3, 96×64 (2 tiles), batch 2', 'cpu', tiny, jobs(tinyJob, REPS)));
+  if (haveNatural) runs.push(child(`natural-x4 skipdiff 0.5, ${LRW}² → ${LRW * 4}², batch ${natJob.batch}`, 'cpu', naturalDir, jobs(natJob, Math.max(2, Math.ceil(REPS / 2)))));
+  if (sw) runs.push(child('tiny-x4 ddpm:3, 96×64 (2 tiles), batch 2', 'webgpu', tiny, jobs(tinyJob, swReps), sw));
+  else console.log('no SwiftShader (apt-get install chromium): webgpu rows skipped');
+  const done = [];
+  for (const r of runs) done.push(await r());
+  const results: Record<string, unknown>[] = [];
+  console.log(`# Fused step vs JS step: time outside onnxruntime — ${new Date().toISOString()}`);
+  console.log(`\nonnxruntime threads ${THREADS}; load average ${loadBefore.toFixed(1)} before, ${(await import('node:os')).loadavg()[0].toFixed(1)} after; ${((performance.now() - t0) / 1000).toFixed(0)} s wall. "webgpu" is SwiftShader (software Vulkan on these CPU cores), not a GPU.`);
+  console.log('\n| job | provider | step | timed runs | wall (median) | in onnxruntime | policy | outside | outside share | outside per tile-step | output vs js |');
+  console.log('|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|');
+  for (const d of done) {
+    if (!d.res) {
+      console.log(`| ${d.label} | ${d.provider} | — | FAILED: ${d.error?.slice(0, 200).replace(/\|/g, '/')} |`);
+      continue;
+    }
+    const errs = d.res.filter((r) => r.error);
+    for (const e of errs) console.log(`| ${d.label} | ${d.provider} | ${e.job.step} | FAILED: ${e.error} |`);
+    const jsHash = d.res.find((r) => r.step === 'js')?.sha256;
+    for (const step of steps) {
+      const all = d.res.filter((r) => r.job.step === step && !r.error);
+      const timed = all.slice(1); // the first of each setting is its warm-up (sessions, shaders)
+      if (!timed.length) continue;
+      const wall = median(timed.map((r) => r.first.wallMs));
+      const onnx = median(timed.map((r) => r.first.msOnnx));
+      const pol = median(timed.map((r) => r.first.msPolicy));
+      const out = timed.map((r) => r.first.wallMs - r.first.msOnnx - r.first.msPolicy);
+      const outside = median(out);
+      const share = median(timed.map((r) => (r.first.wallMs - r.first.msOnnx - r.first.msPolicy) / r.first.wallMs));
+      const calls = timed[0].calls;
+      const hashes = new Set(all.map((r) => r.sha256));
+      const vs = step === 'js' ? 'reference' : all[0].sha256 === jsHash ? 'identical' : step === 'device' ? 'float rounding (see tests)' : 'other noise';
+      console.log(`| ${d.label} | ${d.provider} | ${step} | ${timed.length} | ${wall.toFixed(0)} ms | ${onnx.toFixed(0)} ms | ${pol.toFixed(0)} ms | ${outside.toFixed(1)} ms | ${(share * 100).toFixed(1)} % | ${(outside / calls).toFixed(3)} ms | ${vs}${hashes.size > 1 ? ' (NOT deterministic)' : ''} |`);
+      results.push({ job: d.label, provider: d.provider, step, calls, runs: timed.map((r) => r.first), wall, onnx, policy: pol, outside, share, deterministic: hashes.size === 1 });
+    }
+  }
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ date: new Date().toISOString(), threads: THREADS, results }, null, 2));
 }
 
 const base = await baselineEngine(BASELINE);

@@ -4,7 +4,7 @@
  *   npx tsx bench/gpu/bench-gpu.ts --out <dir> [--providers webgpu,cpu] [--natural <model dir>] [--face <model dir>]
  *        [--sizes 128,256,512] [--batches 1,4,8,16] [--runs 3] [--budget-ms 10000] [--enlarge 512]
  *        [--software-vulkan] [--quick] [--threads n] [--timeout-s 300] [--sampler s --fidelity f] [--calls 20]
- *        [--jobs steps,face,enlarge]
+ *        [--jobs steps,face,enlarge,fused] [--fused-steps js,device,device-noise] [--fused-cpu-steps js] [--fused-warm 64]
  *
  * On a GPU machine without Node, bench/gpu/run-on-gpu.sh runs the bundled copy of this file.
  *
@@ -16,14 +16,20 @@
  *   3. face: 16×16 → 128×128 with the face model (×8) at ≈20 denoiser calls per tile
  *   4. enlargement: <enlarge>² → (4·<enlarge>)² with the natural model (×4), same sampler
  *   Sections 3–4 compare each provider's 8-bit output with the CPU's (max / mean level difference,
- *   identical or not).
+ *   identical or not). They run with the engine's default step ('auto': the fused step on a GPU).
+ *   5. fused step (`--jobs fused`): the same enlargement with each `step` setting (src/engine/diffusion/
+ *      step.ts; GPU: --fused-steps, CPU: --fused-cpu-steps), one child per provider (bench/gpu/step-child.ts):
+ *      every setting first warmed up twice at <fused-warm>² (sessions, shaders for the full and the last
+ *      partial batch; the two warm-ups must give the same bytes), then one timed enlargement each: wall,
+ *      time in onnxruntime and the policy, the engine's share outside them, output vs the CPU's js output.
  * Results: <out>/gpu-bench.json, <out>/gpu-bench.md (also printed).
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BATCH_LIMITS, estimateCallsFor, softwareVulkanEnv, type ProviderName, type SelfTestResult, type StepTiming } from './bench-lib';
+import { runStepChild, type StepJob, type StepJobResult } from './step-child';
+import { BATCH_LIMITS, batchFor, estimateCallsFor, softwareVulkanEnv, type ProviderName, type SelfTestResult, type StepTiming } from './bench-lib';
 import { runIsolated, type DiffuseResult } from '../../src/engine/providers/isolated';
 
 type Item<T> = { ok: true; result: T } | { ok: false; error: string };
@@ -243,6 +249,68 @@ async function main() {
     restores[j.name] = per;
   }
   results.restores = restores;
+
+  if (jobsWanted.has('fused')) {
+    log();
+    log(`## ${section++}. Fused step: enlarge ${enlarge}→${enlarge * 4} (×4) with each step setting`);
+    log();
+    const { sampler, fidelity, calls } = samplerArg ? { sampler: samplerArg, fidelity: fidelityArg, calls: estimateCallsFor(natural, 0, samplerArg, fidelityArg).calls } : estimateCallsFor(natural, targetCalls);
+    const warm = Number(arg('fused-warm', quick ? String(enlarge) : '64'));
+    log(`sampler ${sampler}, fidelity ${fidelity} → ${calls} denoiser calls per tile; seed 1; each setting warmed up twice at ${warm}→${warm * 4} first`);
+    log('target (issue 19): 512 → 2048 ≤ 8 s on an H100/H200 with WebGPU, the engine\'s work outside onnxruntime < 10 % of the wall time');
+    log();
+    log('| provider | step | batch | tiles | calls | onnx runs | wall | in onnxruntime | policy | outside | outside share | warm-ups same bytes | 8-bit output vs the cpu |');
+    log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    const tileSize = JSON.parse(readFileSync(join(natural, 'card.json'), 'utf8')).tile.size as number;
+    const order = [...usable.filter((p) => p !== 'cpu'), ...usable.filter((p) => p === 'cpu')];
+    const fused: Record<string, StepJobResult[] | { error: string }> = {};
+    const cpuOut: Record<string, Uint8Array> = {};
+    const pending: { p: string; r: StepJobResult; warmSame: boolean }[] = [];
+    for (const p of order) {
+      const steps = list(arg(p === 'cpu' ? 'fused-cpu-steps' : 'fused-steps', p === 'cpu' ? 'js' : 'js,device,device-noise'));
+      const batch = batchFor(p, tileSize);
+      const base = { scale: 4, sampler, fidelity, seed: 1, batch };
+      const jobs: StepJob[] = [
+        ...steps.flatMap((step) => [0, 1].map(() => ({ ...base, width: warm, height: warm, step }))),
+        ...steps.map((step) => ({ ...base, width: enlarge, height: enlarge, step, u8Out: join(tmp, `fused-${p}-${step}.u8`) })),
+      ];
+      try {
+        const res = await runStepChild({ modelDir: natural, provider: p, threads, jobs }, { env: envFor(p), timeoutMs: Math.max(timeoutMs, 600_000) });
+        fused[p] = res;
+        steps.forEach((step, i) => {
+          // results come in job order: warm-ups 2i, 2i+1; the timed run 2·steps + i
+          const w = [res[2 * i], res[2 * i + 1]];
+          const big = res[2 * steps.length + i];
+          pending.push({ p, r: big, warmSame: !w.some((x) => x.error) && w[0].sha256 === w[1].sha256 });
+          if (p === 'cpu' && !big.error && existsSync(big.job.u8Out!)) cpuOut[step] = readFileSync(big.job.u8Out!);
+        });
+      } catch (e) {
+        fused[p] = { error: (e as Error).message };
+        log(`| ${p} | — | FAILED: ${(e as Error).message.slice(0, 300).replace(/\|/g, '/')} |`);
+      }
+    }
+    for (const { p, r, warmSame } of pending) {
+      if (r.error) {
+        log(`| ${p} | ${r.job.step} | FAILED: ${r.error.replace(/\|/g, '/')} |`);
+        continue;
+      }
+      const f = r.first;
+      const outside = f.wallMs - f.msOnnx - f.msPolicy;
+      // vs the CPU's JS step, and (device-noise) vs the CPU's own device-noise run when there is one
+      const vsOf = (ref: Uint8Array | undefined, what: string) => {
+        if (!ref || !existsSync(r.job.u8Out!)) return null;
+        const c = compare(readFileSync(r.job.u8Out!), ref);
+        (r as StepJobResult & { vs?: Record<string, unknown> }).vs = { ...(r as { vs?: object }).vs, [what]: c };
+        return `${what}: ${c.identical ? 'identical' : `max ${c.maxLevels}, mean ${c.meanLevels.toFixed(4)} levels`}`;
+      };
+      const vs =
+        p === 'cpu' && r.job.step === 'js'
+          ? 'reference'
+          : [vsOf(cpuOut.js, 'vs cpu js'), r.job.step !== 'js' && p !== 'cpu' ? vsOf(cpuOut[r.job.step], `vs cpu ${r.job.step}`) : null].filter(Boolean).join('; ') || '—';
+      log(`| ${p} | ${r.step} | ${r.job.batch} | ${r.tiles} | ${r.calls} | ${r.onnxRuns} | ${ms(f.wallMs)} | ${ms(f.msOnnx)} | ${ms(f.msPolicy)} | ${ms(outside)} | ${((outside / f.wallMs) * 100).toFixed(1)} % | ${warmSame ? 'yes' : 'NO'} | ${vs} |`);
+    }
+    results.fused = fused;
+  }
   rmSync(tmp, { recursive: true, force: true });
   results.finished = new Date().toISOString();
   writeFileSync(join(out, 'gpu-bench.json'), JSON.stringify(results, null, 2));

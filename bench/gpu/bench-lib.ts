@@ -1,7 +1,7 @@
 /** Helpers of the GPU bench: provider API re-exports and the sampler that makes ≈N denoiser calls. */
 import { estimateCalls, readCard } from '../../src/engine/diffusion/index';
 
-export { BATCH_LIMITS, softwareVulkanEnv, type ProviderName, type SelfTestResult, type StepTiming } from '../../src/engine/providers';
+export { BATCH_LIMITS, batchFor, softwareVulkanEnv, type ProviderName, type SelfTestResult, type StepTiming } from '../../src/engine/providers';
 
 /** skipdiff (policy when the package has one, else the fixed stride) at the knob whose call count is closest to `target`. */
 export function estimateCallsFor(modelDir: string, target: number, sampler?: string, fidelity = 0.5): { sampler: string; fidelity: number; calls: number } {

@@ -7,7 +7,8 @@
 #   bench/gpu/run-on-gpu.sh check           here: `run --quick` on SwiftShader with the carried node,
 #                                           onnxruntime and Vulkan loader (verifies the carry, slowly)
 #
-# Extra args after `run` go to the bench (bench/gpu/bench-gpu.ts), e.g. --sizes 128,256 --batches 1,8.
+# Extra args after `run` go to the bench (bench/gpu/bench-gpu.ts), e.g. --sizes 128,256 --batches 1,8, or
+# `--jobs fused` (512→2048 with the JS step, the fused step and the fused step with device noise).
 # Environment: OUT (results, default bench/gpu/out), BENCH_TIMEOUT_S (whole bench, default 480),
 # VK_ICD_FILENAMES (use this Vulkan driver instead of looking for NVIDIA's).
 set -euo pipefail
@@ -79,7 +80,7 @@ JSON
   node --input-type=module -e '
     import { build } from "esbuild";
     await build({
-      entryPoints: { "bench-gpu": "bench/gpu/bench-gpu.ts", child: "src/engine/providers/child.ts" },
+      entryPoints: { "bench-gpu": "bench/gpu/bench-gpu.ts", child: "src/engine/providers/child.ts", "step-child": "bench/gpu/step-child.ts" },
       outdir: process.argv[1], bundle: true, splitting: true, format: "esm", platform: "node", target: "node20",
       external: ["onnxruntime-node", "sharp"], logLevel: "warning",
       banner: { js: "import { createRequire as __cr } from \"node:module\"; const require = __cr(import.meta.url);" },
