@@ -2,7 +2,9 @@
 """Merge a freshly exported card (training/export.py) into a package's existing card.
 
 Keeps everything the old card knows that export does not write (policy section, metrics, augment, data, licence,
-knob table), takes the new training record and trainedOn, and replaces the failure modes when given.
+knob table), takes the new training record, trainedOn, architecture and the denoiser's io (the exported ONNX's
+inputs: a mask-input model has four), and the new degradation's `damage` record (or drops the old one when the new
+model has no mask input); replaces the failure modes when given.
 
   training/gpu/merge_card.py <old card.json> <new card.json> <out card.json> [--failure-modes modes.json]
 """
@@ -25,6 +27,13 @@ def merge(old: dict, new: dict, failure_modes=None) -> dict:
     for k in ("architecture",):
         if k in new:
             out[k] = new[k]
+    if "io" in new:  # what the exported ONNX takes (x_t, cond, gamma[, mask]); the old card's policy io is kept
+        out.setdefault("io", {})["denoiser"] = new["io"]["denoiser"]
+    deg = out.setdefault("degradation", {})
+    if "damage" in new.get("degradation", {}):
+        deg["damage"] = new["degradation"]["damage"]
+    else:
+        deg.pop("damage", None)
     return out
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# One device call (issues 15 and 16): trains, side by side on one GPU (two processes),
+# One device call (issues 15, 16 and 17 item 2): trains, side by side on one GPU (two processes),
 #   natural    natural-real-x4: natural-x4's EMA fine-tuned with --degrade real (degrade_real.py) on natural/train +
-#              natural/train-hr (longer side 512 px, JPEG q90), x4, 128² patches, s4-32;
+#              natural/train-hr (longer side 512 px, JPEG q90), x4, 128² patches, s4-32, with the damage-mask input
+#              (--mask-p 0.3: synthetic scratches, cracks, blotches and dust inside a random mask on 30 % of the
+#              samples, damage.py; the mask input's weights start at zero, so at mask 0 it starts as natural-x4);
 #   face-blind the blind face model: fb-32 at 256², FFHQ-256 + 1,000 UTKFace (upsampled), degrade_face.py,
 # each with its host degradation in worker processes (--data-workers) and each degraded batch used for --echo steps
 # at fresh noise levels, then puts what export needs in $OUT. Sequence, packing and export: training/gpu/README.md.
@@ -18,13 +20,14 @@ MIN=${MIN:-8.3}
 OUT=${OUT:-training/runs/gpu-out}
 PY=${PY:-python3}
 EXTRA=${EXTRA:-}              # appended to both jobs, e.g. "--device cpu --batch 2 --threads 1" for a smoke test
-COMPILE=${COMPILE:---compile}
+COMPILE=${COMPILE---compile}   # COMPILE= (set, empty) turns it off
 W=${W:-/tmp/daguerre-train}
 D=${D:-training/runs/data}
 NAT_WORKERS=${NAT_WORKERS:-8}   # 16 cores: 8 + 6 degradation workers + the two trainers' main processes
 FACE_WORKERS=${FACE_WORKERS:-6}
 NAT_ECHO=${NAT_ECHO:-4}
 FACE_ECHO=${FACE_ECHO:-2}
+MASK_P=${MASK_P:-0.3}           # natural: fraction of samples with synthetic damage + mask (issue 17 item 2; 0 = no mask input)
 export PYTHONUNBUFFERED=1
 T0=$(date +%s)
 rm -rf "$W"; mkdir -p "$W" "$OUT"
@@ -56,7 +59,7 @@ job() { # <name> <train.py args...>
 
 COMMON="--loss l1 --min-snr 5 --threads 1 --bf16 1 --ckpt-minutes 3 --log-every 100 --prefetch 3"
 if [ -f "$INIT" ]; then
-  job natural --task natural --degrade real --real-p 0.8 --scale 4 --patch 128 --preset s4-32 \
+  job natural --task natural --degrade real --real-p 0.8 --mask-p "$MASK_P" --scale 4 --patch 128 --preset s4-32 \
     --data "$D/natural_train.npz,$D/natural_hr512.npz" --init "$INIT" \
     --batch 256 --echo "$NAT_ECHO" --lr 2e-4 --warmup 100 --ema 0.999 --data-workers "$NAT_WORKERS" $COMMON &
   P1=$!

@@ -13,7 +13,7 @@ MIN=${MIN:-6.3}
 OUT=${OUT:-training/runs/gpu-out}
 PY=${PY:-python3}
 EXTRA=${EXTRA:-}            # e.g. "--device cpu --batch 4" for a smoke test here
-COMPILE=${COMPILE:---compile}
+COMPILE=${COMPILE---compile}   # COMPILE= (set, empty) turns it off
 W=${W:-/tmp/daguerre-train}
 export PYTHONUNBUFFERED=1
 rm -rf "$W"; mkdir -p "$W" "$OUT"

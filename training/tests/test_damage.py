@@ -279,5 +279,25 @@ class TestMaskModel(unittest.TestCase):
         self.assertEqual(plain["io"]["denoiser"]["inputs"], ["x_t", "cond", "gamma"])
 
 
+class TestMergeCard(unittest.TestCase):
+    def test_merge_takes_the_new_io_and_damage(self):
+        """training/gpu/merge_card.py: the exported card's denoiser io and damage record win over the CPU card's."""
+        import sys
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "gpu"))
+        from merge_card import merge
+        kw = dict(id="t", task="natural", scales=[4], primary=4, framing={"kind": "any"}, multiple=16, tile_size=128,
+                  tile_overlap=16, train_steps=1000, trained_on="cpu", data_sets=["d"], licence="l")
+        old = make_card(**kw, degradation={"kind": "real", "pReal": 0.8}, metrics={"m": 1})
+        new = make_card(**dict(kw, trained_on="gpu"), degradation={"kind": "real", "damage": damage_entry(0.3)},
+                        mask_input=True)
+        m = merge(old, new)
+        self.assertEqual(m["io"]["denoiser"]["inputs"], ["x_t", "cond", "gamma", "mask"])
+        self.assertEqual(m["degradation"]["damage"]["pMask"], 0.3)
+        self.assertEqual((m["degradation"]["pReal"], m["metrics"], m["trainedOn"]), (0.8, {"m": 1}, "gpu"))
+        back = merge(m, old)  # a model without the input: three inputs, no damage record
+        self.assertEqual(back["io"]["denoiser"]["inputs"], ["x_t", "cond", "gamma"])
+        self.assertNotIn("damage", back["degradation"])
+
+
 if __name__ == "__main__":
     unittest.main()
