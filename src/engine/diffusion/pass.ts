@@ -5,7 +5,8 @@
  *   conditioning   each tile's window of the bicubic upsample (bicubic.ts), written into its lane's
  *                  slot of the denoiser's batch input
  *   sampling       the sampler kind's plan (plans.ts) over the batch, through the denoiser
- *                  (denoiser.ts), with damage-repair jumps when a mask is given (repair.ts)
+ *                  (denoiser.ts), or through the fused step graph (step.ts: moves, denoiser and x̂₀ in
+ *                  one run) when c.step is set, with damage-repair jumps when a mask is given (repair.ts)
  *   colour         each tile's x̂₀ made grey or colour-corrected (color.ts), then blended in
  *
  * Each tile draws its noise from its own stream (pass, tile index), so results do not depend on the
