@@ -222,7 +222,7 @@ function defaultOpset(top: Field[]): number {
  */
 export function buildStepGraph(model: Bytes, io: { inputs: readonly string[]; outputs: readonly string[] }, noise: StepNoise): Bytes {
   if (io.inputs.length !== 3 || io.outputs.length !== 1) throw new Error(`step graph: the denoiser must have inputs [x_t, cond, gamma] and one output (has ${io.inputs.join(', ')} → ${io.outputs.join(', ')})`);
-  const [X, , G] = io.inputs;
+  const X = io.inputs[0];
   const EPS = io.outputs[0];
   const top = fields(model);
   const graphs = top.filter((f) => f.field === 7);
@@ -344,7 +344,6 @@ export function buildStepGraph(model: Bytes, io: { inputs: readonly string[]; ou
   ];
   const outputs = [lenField(12, img(X)), lenField(12, img(STEP_IO.x0Out))];
   const graph = concat([...pre, ...keep, ...post, ...inits, ...inputs, ...outputs]);
-  void G;
   const rest = top.filter((f) => f.field !== 7).map((f) => model.subarray(f.start, f.end));
   return concat([...rest, lenField(7, graph)]);
 }
