@@ -11,7 +11,7 @@
  *    clean HR inside the mask (output-sized, nearest) and over the whole image (border 4 shaved).
  *    The clean LR restored the same way is the ceiling (what the model does without damage).
  *
- * Writes bench/results/damage.md and bench/results/damage-sheet.jpg (rows: synthetic damage, real prints).
+ * Writes bench/results/damage.md and damage-sheet.jpg (rows: synthetic damage, real prints); with --model <id> other than natural-x4, damage-<id>.md / damage-<id>-sheet.jpg.
  *
  *   npx tsx bench/damage.ts [--n-set14 14] [--n-faces 6] [--crop 192] [--threads 1] [--detector-only]
  */
@@ -35,7 +35,10 @@ const nSet14 = Number(option('--n-set14') ?? 14);
 const nFaces = Number(option('--n-faces') ?? 6);
 const CROP = Number(option('--crop') ?? 192);
 const threads = Number(option('--threads') ?? 1);
-const MODEL = 'natural-x4';
+/** --model: the diffusion package that fills (default natural-x4); a mask-input package gets its mask fed by the engine. */
+const MODEL = option('--model') ?? 'natural-x4';
+/** Result files: damage.md / damage-sheet.jpg for natural-x4, damage-<model>.* for another model. */
+const STEM = MODEL === 'natural-x4' ? 'damage' : `damage-${MODEL}`;
 const modelDirs = [path.join(ROOT, 'models')];
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'damage-bench-'));
 
@@ -268,7 +271,7 @@ for (const tiles of rowsAll) {
   top += h + GAP;
 }
 fs.mkdirSync(OUT, { recursive: true });
-await sharp({ create: { width, height: top, channels: 3, background: '#222' } }).composite(composites).jpeg({ quality: 90 }).toFile(path.join(OUT, 'damage-sheet.jpg'));
+await sharp({ create: { width, height: top, channels: 3, background: '#222' } }).composite(composites).jpeg({ quality: 90 }).toFile(path.join(OUT, `${STEM}-sheet.jpg`));
 
 // ---------- the table ----------
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -277,7 +280,7 @@ const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
 const fillTable = (rs: Row[]) => {
   const lines = ['| method | PSNR in mask | SSIM in mask | PSNR all | SSIM all | calls | ms / image |', '|---|---|---|---|---|---|---|'];
   for (const v of [...VARIANTS, 'clean' as const]) {
-    const label = v === 'clean' ? 'ceiling: clean LR, no damage' : v === 'none' ? 'none (damaged LR, no repair)' : v === 'telea+bicubic' ? 'Telea + bicubic (classical)' : v === 'telea' ? 'Telea + natural-x4 (jumps 0)' : 'Telea + natural-x4 + resampling jumps (2)';
+    const label = v === 'clean' ? 'ceiling: clean LR, no damage' : v === 'none' ? 'none (damaged LR, no repair)' : v === 'telea+bicubic' ? 'Telea + bicubic (classical)' : v === 'telea' ? `Telea + ${MODEL} (jumps 0)` : `Telea + ${MODEL} + resampling jumps (2)`;
     lines.push(`| ${label} | ${f2(mean(rs.map((r) => r.fill[v].psnrIn)))} | ${f3(mean(rs.map((r) => r.fill[v].ssimIn)))} | ${f2(mean(rs.map((r) => r.fill[v].psnr)))} | ${f3(mean(rs.map((r) => r.fill[v].ssim)))} | ${Math.round(mean(rs.map((r) => r.fill[v].calls)))} | ${Math.round(mean(rs.map((r) => r.fill[v].ms)))} |`);
   }
   return lines.join('\n');
@@ -318,9 +321,9 @@ const md = [
   ``,
   `## Contact sheet`,
   ``,
-  `\`damage-sheet.jpg\`: first ${sheetSynth.length} rows synthetic (${sheetSynth.map((s) => s.kind).join(', ')}): damaged LR (nearest ×${S}) | mask (red) | none | Telea + natural-x4 | Telea + jumps | clean HR. Last ${sheetReal.length} rows real prints, the ${RS}² crop with the most labelled damage (${realRows.map((r) => `${r.file} at ${r.region.x},${r.region.y}`).join('; ')}): input (nearest ×${S}) | label mask (red) | detector's mask (red) | none | Telea + natural-x4 | Telea + jumps (label mask).`,
+  `\`${STEM}-sheet.jpg\`: first ${sheetSynth.length} rows synthetic (${sheetSynth.map((s) => s.kind).join(', ')}): damaged LR (nearest ×${S}) | mask (red) | none | Telea + ${MODEL} | Telea + jumps | clean HR. Last ${sheetReal.length} rows real prints, the ${RS}² crop with the most labelled damage (${realRows.map((r) => `${r.file} at ${r.region.x},${r.region.y}`).join('; ')}): input (nearest ×${S}) | label mask (red) | detector's mask (red) | none | Telea + ${MODEL} | Telea + jumps (label mask).`,
   ``,
 ].join('\n');
-fs.writeFileSync(path.join(OUT, 'damage.md'), md);
+fs.writeFileSync(path.join(OUT, `${STEM}.md`), md);
 fs.rmSync(tmp, { recursive: true, force: true });
 console.log(md);
