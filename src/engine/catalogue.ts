@@ -9,11 +9,13 @@
  *                                 the scale, or by the photo's degradation), 'portrait' (natural background +
  *                                 face package, by card task: 'face-blind' preferred, then 'face'), a model id
  *                                 (an unknown id names the available ones), the package of a task for a scale.
- *   openModel(dir, {threads, provider})
+ *   openModel(dir, {threads, provider, precision})
  *                                 the package on the device the user chose: the provider setting is resolved by
  *                                 providers.ts (self-test once per model and setting, CPU fallback with a reason),
- *                                 the sessions come from the only session cache, keyed by (dir, threads, provider).
- *   session(dir, {threads, provider}) / releaseSession(pkg)
+ *                                 then the precision setting by resolvePrecision (int8 on the cpu provider only);
+ *                                 the sessions come from the only session cache, keyed by (dir, threads, provider,
+ *                                 precision).
+ *   session(dir, {threads, provider, precision}) / releaseSession(pkg)
  *                                 that cache itself (providers' self-test and timing use it, so the session that
  *                                 passed a self-test is the one a restore reuses). The catalogue is the only
  *                                 caller of loadModel (diffusion/models.ts), which opens sessions uncached.
@@ -26,6 +28,7 @@ import { basename, join, resolve } from 'node:path';
 import { ModelCard, pickForScale, pickNaturalByDegradation } from '../shared/card';
 import { InputError } from './errors';
 import type { ModelPackage } from './diffusion/models';
+import { PRECISION_SETTINGS, type PrecisionSetting } from '../shared/types';
 import type { ProviderChoice } from './providers';
 
 export interface ModelListEntry {
@@ -206,33 +209,97 @@ export function resolveMethod(method: string, scale: number, modelDirs: readonly
 }
 
 // ---------------------------------------------------------------------------------------------
-// Sessions: the only cache, keyed by (dir, threads, provider)
+// Precision: which denoiser file a session opens
+
+/** The denoiser a session runs: the float one (card files.denoiser) or the int8 one (files.denoiserInt8). */
+export type Precision = 'fp32' | 'int8';
+
+/**
+ * The gate an int8 denoiser must have passed, per its card (metrics.int8: mean deltas to the float denoiser
+ * on its evaluation set), for 'auto' to run it: within 0.05 dB PSNR and 0.05 NIQE (bench/int8/README.md).
+ */
+export const INT8_GATE = { dPsnr: 0.05, dNiqe: 0.05 } as const;
+
+/** A precision setting from the CLI or a request ('auto' | 'fp32' | 'int8'; absent: 'auto'). RangeError otherwise. */
+export function parsePrecisionSetting(s: string | undefined | null): PrecisionSetting {
+  const v = (s ?? 'auto').trim().toLowerCase();
+  const r = v === '' ? 'auto' : v === 'float' || v === 'float32' ? 'fp32' : v;
+  if (!(PRECISION_SETTINGS as readonly string[]).includes(r)) throw new RangeError(`unknown precision "${s}" (use one of ${PRECISION_SETTINGS.join(', ')})`);
+  return r as PrecisionSetting;
+}
+
+/** Why the package's int8 denoiser did not pass its gate per its card, or null when it did. */
+export function int8GateFailure(card: ModelCard): string | null {
+  if (!card.files.denoiserInt8) return 'no int8 denoiser in the package';
+  const m = card.metrics?.int8;
+  if (!m || typeof m !== 'object') return 'the card records no int8 quality deltas (metrics.int8)';
+  const { dPsnr, dNiqe, gate } = m as Record<string, unknown>;
+  if (typeof dPsnr !== 'number' || typeof dNiqe !== 'number' || !Number.isFinite(dPsnr) || !Number.isFinite(dNiqe)) return "the card's metrics.int8 has no dPsnr and dNiqe";
+  if (Math.abs(dPsnr) > INT8_GATE.dPsnr) return `int8 ΔPSNR ${dPsnr} dB is outside the ±${INT8_GATE.dPsnr} dB gate`;
+  if (Math.abs(dNiqe) > INT8_GATE.dNiqe) return `int8 ΔNIQE ${dNiqe} is outside the ±${INT8_GATE.dNiqe} gate`;
+  if (typeof gate === 'string' && /fail/i.test(gate)) return `the card says the int8 denoiser failed its gate (${gate})`;
+  return null;
+}
+
+/** Which precision a model ran at and why (a result's info.precision; bench and the CLI report it). */
+export interface PrecisionChoice {
+  /** The setting asked for; null when none was given (fp32, as before precision settings existed). */
+  setting: PrecisionSetting | null;
+  precision: Precision;
+  reason: string;
+}
+
+/**
+ * The precision `setting` resolves to for a package (`card`) on `provider` (the provider that will run it):
+ *   absent, 'fp32'  fp32;
+ *   'auto'          int8 on the cpu provider when the package has an int8 denoiser that passed its gate per its
+ *                   card (int8GateFailure), else fp32; always fp32 on another provider;
+ *   'int8'          int8 on the cpu provider whenever the package has an int8 denoiser (gate or not); fp32 on
+ *                   another provider or without one (the reason says so: one setting serves every package).
+ */
+export function resolvePrecision(setting: PrecisionSetting | undefined | null, card: ModelCard, provider: string): PrecisionChoice {
+  if (!setting) return { setting: null, precision: 'fp32', reason: 'no precision setting: fp32' };
+  if (setting === 'fp32') return { setting, precision: 'fp32', reason: 'fp32 asked' };
+  if (provider !== 'cpu') return { setting, precision: 'fp32', reason: `${setting}: fp32 on ${provider} (int8 denoisers run on the cpu provider only)` };
+  if (!card.files.denoiserInt8) return { setting, precision: 'fp32', reason: `${setting}: ${card.id} has no int8 denoiser, fp32` };
+  if (setting === 'int8') return { setting, precision: 'int8', reason: 'int8 asked' };
+  const failure = int8GateFailure(card);
+  if (failure) return { setting, precision: 'fp32', reason: `auto: ${failure}, fp32` };
+  const m = card.metrics!.int8 as { dPsnr: number; dNiqe: number };
+  return { setting, precision: 'int8', reason: `auto: int8 on the cpu (its card: ΔPSNR ${m.dPsnr} dB, ΔNIQE ${m.dNiqe}, within the ±${INT8_GATE.dPsnr} gate)` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions: the only cache, keyed by (dir, threads, provider, precision)
 
 export interface SessionOptions {
   /** intraOpNumThreads; default: the number of cores. */
   threads?: number;
   /** onnxruntime execution provider; default 'cpu'. */
   provider?: string;
+  /** The denoiser file to open (resolved, not a setting: resolvePrecision); default 'fp32'. */
+  precision?: Precision;
 }
 
 const sessions = new Map<string, Promise<ModelPackage>>();
 
 /** The cache key of a package's sessions. */
 export function sessionKey(dir: string, o: SessionOptions = {}): string {
-  return `${resolve(dir)}|${o.threads ?? availableParallelism()}|${o.provider ?? 'cpu'}`;
+  return `${resolve(dir)}|${o.threads ?? availableParallelism()}|${o.provider ?? 'cpu'}|${o.precision ?? 'fp32'}`;
 }
 
 /**
- * The package in `dir` with its sessions on `provider` (validated card, one denoiser session, one policy
- * session when the package has one), opened once per (dir, threads, provider); a failed open is not kept.
+ * The package in `dir` with its sessions on `provider` (validated card, one denoiser session of `precision`,
+ * one policy session when the package has one), opened once per (dir, threads, provider, precision); a failed
+ * open is not kept.
  */
 export function session(dir: string, o: SessionOptions = {}): Promise<ModelPackage> {
   const threads = o.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) return Promise.reject(new RangeError(`threads must be a positive integer: ${threads}`));
-  const key = sessionKey(dir, { threads, provider: o.provider });
+  const key = sessionKey(dir, { threads, provider: o.provider, precision: o.precision });
   let p = sessions.get(key);
   if (!p) {
-    p = import('./diffusion/models').then((m) => m.loadModel(dir, { threads, providers: [o.provider ?? 'cpu'] }));
+    p = import('./diffusion/models').then((m) => m.loadModel(dir, { threads, providers: [o.provider ?? 'cpu'], precision: o.precision ?? 'fp32' }));
     sessions.set(key, p);
     p.catch(() => sessions.delete(key));
   }
@@ -255,25 +322,32 @@ export interface OpenedModel {
   model: ModelPackage;
   /** The provider decision (null when no setting was given: CPU, no self-test). */
   choice: ProviderChoice | null;
+  /** The precision decision (resolvePrecision): which denoiser the model runs, and why. */
+  precision: PrecisionChoice;
 }
 
 export interface OpenOptions {
   threads?: number;
   /** Provider setting ('auto' | 'cpu' | 'webgpu' | …, providers.ts); absent: CPU without a self-test. */
   provider?: string;
+  /** Precision setting ('auto' | 'fp32' | 'int8', resolvePrecision); absent: fp32. */
+  precision?: PrecisionSetting;
 }
 
 /**
  * The package in `dir` on the device the user chose: every model a restore runs (plain, portrait's background
- * and face models) comes here, so all of them run on the chosen provider. A package that cannot be opened
+ * and face models) comes here, so all of them run on the chosen provider and precision (the provider is decided
+ * first, on the float denoiser; int8 only on the cpu provider). A package that cannot be opened
  * (corrupt ONNX, graph names that differ from the card) is an InputError naming it.
  */
 export async function openModel(dir: string, o: OpenOptions = {}): Promise<OpenedModel> {
   try {
     // selectProvider rejects only for a broken package (its CPU reference cannot run).
     const choice = o.provider ? await (await import('./providers')).selectProvider(o.provider, dir, { threads: o.threads }) : null;
-    const model = await session(dir, { threads: o.threads, provider: choice?.provider ?? 'cpu' });
-    return { model, choice };
+    const provider = choice?.provider ?? 'cpu';
+    const precision = resolvePrecision(o.precision, readCard(dir), provider);
+    const model = await session(dir, { threads: o.threads, provider, precision: precision.precision });
+    return { model, choice, precision };
   } catch (e) {
     if (!(e instanceof ModelError)) throw e;
     const id = basename(resolve(dir));

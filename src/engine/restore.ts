@@ -12,7 +12,7 @@ import { resampleU8 } from './resample';
 import { detectDamage } from './damage/detect';
 import { inpaintTelea } from './damage/inpaint';
 import { cropMask, fitMask, maskFromImage, maskPixels, type Mask } from './damage/mask';
-import { isClassicMethod, type FaceParams, type Region, type RepairRecord, type RestoreParams, type ResultFields } from '../shared/types';
+import { isClassicMethod, type FaceParams, type PrecisionSetting, type Region, type RepairRecord, type RestoreParams, type ResultFields } from '../shared/types';
 import { autoDegraded, estimateDegradation, type DegradationEstimate } from './degradation';
 import { Catalogue, choiceInfo, openModel } from './catalogue';
 import { hasMaskInput } from '../shared/card';
@@ -32,6 +32,8 @@ export interface RestoreRequest {
   threads?: number;
   /** Execution provider setting ('auto' | 'cpu' | 'webgpu' | 'dml' | 'coreml' | 'cuda'; see providers.ts). Absent: cpu, no self-test. */
   provider?: string;
+  /** Denoiser precision setting ('auto' | 'fp32' | 'int8'; catalogue.ts resolvePrecision). Absent: fp32. */
+  precision?: PrecisionSetting;
   /**
    * Damage repair (issue 17): `mask` a mask PNG (white = damaged) of the photo, or `detect` to find
    * the damage with the classical detector. The damaged pixels are filled by Telea before any
@@ -189,6 +191,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       catalogue: models,
       threads: req.threads,
       provider: req.provider,
+      precision: req.precision,
       signal: ctx.signal,
       faces: faces.faces,
       excludeFaces: faces.excludeFaces,
@@ -203,13 +206,16 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     calls = r.info.calls;
     info.provider = r.info.provider;
     if (r.info.providerChoice) info.providerChoice = r.info.providerChoice;
+    if (r.info.precision) info.precision = r.info.precision;
     info.portrait = r.info;
   } else {
     const diff = await loadDiffusion();
     const { dir } = models.byId(method);
     // Execution provider: self-tested once per (model, setting), CPU fallback with a reason (catalogue.ts).
-    const { model, choice } = await openModel(dir, { threads: req.threads, provider: req.provider });
+    const { model, choice, precision } = await openModel(dir, { threads: req.threads, provider: req.provider, precision: req.precision });
     if (choice) info.providerChoice = choiceInfo(choice);
+    // Which denoiser ran (fp32 or int8) and why (catalogue.ts resolvePrecision).
+    info.precision = precision;
     // the mask as the denoiser's input (issue 17 item 2): what the repair did, recorded as it ran
     if (mask && info.repair && hasMaskInput(model.card)) Object.assign(info.repair, { jumps: req.repair?.jumps ?? defaultJumps(model.card), maskInput: true });
     check();

@@ -295,6 +295,7 @@ export class JobQueue extends EventEmitter<QueueEvents> {
           threads: settings.threads,
           // After an engine crash on a GPU provider, the re-run uses the CPU (a driver fault would repeat).
           provider: r.error_code === 'CRASH' ? 'cpu' : settings.provider,
+          precision: settings.precision,
           // No `repair` in the params: the mask painted for the photo (prefs.repair), if any; 'off' turns it off.
           repair: repairRequest(params.repair ?? photo.prefs?.repair),
         },

@@ -22,6 +22,7 @@ export function defaultSettings(): Settings {
   return {
     threads: Math.max(1, os.availableParallelism?.() ?? os.cpus().length),
     provider: 'auto',
+    precision: 'auto',
     defaultFidelity: 0.5,
     defaultScale: 4,
     defaultMethod: 'auto',

@@ -14,7 +14,7 @@ import type {
   Result,
   Settings,
 } from './types';
-import { JOB_STATES, PROVIDER_SETTINGS } from './types';
+import { JOB_STATES, PRECISION_SETTINGS, PROVIDER_SETTINGS } from './types';
 
 export type ErrorCode =
   | 'BAD_ARGS'
@@ -143,6 +143,8 @@ export const SettingsSchema = z.object({
   threads: z.number().int().min(1).max(256),
   /** Execution provider setting (types.ts PROVIDER_SETTINGS; src/engine/providers.ts). */
   provider: z.enum(PROVIDER_SETTINGS),
+  /** Denoiser precision (types.ts PRECISION_SETTINGS; src/engine/catalogue.ts resolvePrecision). */
+  precision: z.enum(PRECISION_SETTINGS),
   defaultFidelity: Fidelity,
   defaultScale: Scale,
   defaultMethod: MethodId,

@@ -15,6 +15,13 @@ export type JobKind = 'restore' | 'preview';
 /** Execution provider settings: one list for the contract, the engine (src/engine/providers.ts) and the CLI. */
 export const PROVIDER_SETTINGS = ['auto', 'cpu', 'webgpu', 'dml', 'coreml', 'cuda'] as const;
 export type ProviderSetting = (typeof PROVIDER_SETTINGS)[number];
+/**
+ * Denoiser precision settings (src/engine/catalogue.ts resolvePrecision): 'fp32' the float denoiser; 'int8' the
+ * package's int8 denoiser (card files.denoiserInt8) on the cpu provider where it has one; 'auto' int8 on the cpu
+ * provider when the package's int8 denoiser passed its quality gate per its card (metrics.int8), else fp32.
+ */
+export const PRECISION_SETTINGS = ['auto', 'fp32', 'int8'] as const;
+export type PrecisionSetting = (typeof PRECISION_SETTINGS)[number];
 
 /** The classic resamplers (no model): one list for the engine, main, the CLI and the renderer. */
 export const CLASSIC_METHODS = ['bicubic', 'lanczos'] as const;

@@ -444,6 +444,8 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await dlg.locator('label.seg', { hasText: 'Dark' }).click();
     await dlg.getByLabel('Threads').fill('1');
     await dlg.getByLabel('Format').selectOption('webp');
+    expect(await dlg.getByLabel('Precision').inputValue()).toBe('auto');
+    await dlg.getByLabel('Precision').selectOption('fp32');
     await dlg.getByLabel('Keep the original').uncheck();
     await dlg.getByRole('slider', { name: /Knob/ }).fill('0.3');
     await dlg.getByRole('button', { name: 'Save' }).click();
@@ -455,11 +457,12 @@ describe.skipIf(!hasData || !hasChromium)('Daguerre in the browser (real Core)',
     await page.getByRole('button', { name: 'Settings' }).click();
     const d2 = page.getByRole('dialog', { name: 'Settings' });
     expect(await d2.getByLabel('Format').inputValue()).toBe('webp');
+    expect(await d2.getByLabel('Precision').inputValue()).toBe('fp32');
     expect(await d2.getByLabel('Keep the original').isChecked()).toBe(false);
     expect(await d2.getByRole('slider', { name: /Knob/ }).inputValue()).toBe('0.3');
     expect(await d2.locator('label.seg.on').innerText()).toBe('Dark');
-    const s = (await server.core.dispatch('settings.get', {})) as { ok: true; value: { theme: string; outputFormat: string } };
-    expect(s.value).toMatchObject({ theme: 'dark', outputFormat: 'webp' });
+    const s = (await server.core.dispatch('settings.get', {})) as { ok: true; value: { theme: string; outputFormat: string; precision: string } };
+    expect(s.value).toMatchObject({ theme: 'dark', outputFormat: 'webp', precision: 'fp32' });
     await d2.locator('label.seg', { hasText: 'Like the system' }).click();
     await d2.getByRole('button', { name: 'Save' }).click();
     await d2.waitFor({ state: 'detached' });

@@ -36,7 +36,7 @@ function setup(script: Script) {
     },
     cancel: () => {},
   } as unknown as EngineClient;
-  const settings = { outputFormat: 'png', outputQuality: 90, keepMetadata: true, threads: 1, provider: 'webgpu' } as unknown as Settings;
+  const settings = { outputFormat: 'png', outputQuality: 90, keepMetadata: true, threads: 1, provider: 'webgpu', precision: 'int8' } as unknown as Settings;
   const queue = new JobQueue(db, library, engine, { modelDirs: [], settings: () => settings });
   queue.start();
   const finished = (id: number) =>
@@ -64,6 +64,8 @@ describe('after an engine crash the re-run uses the cpu, by the failure code', (
     const t = setup((call) => (call === 1 ? fail('host went away (signal SIGSEGV)', 'CRASH', true) : fail('second run stops here', 'INTERNAL')));
     const { job, code } = await t.run();
     expect(t.requests.map((r) => r.provider)).toEqual(['webgpu', 'cpu']);
+    // the precision setting goes with every request (the engine resolves it per provider: int8 only on the cpu)
+    expect(t.requests.map((r) => r.precision)).toEqual(['int8', 'int8']);
     expect(job.state).toBe('failed');
     expect(job.error).toMatch(/second run stops here/);
     expect(code).toBe('INTERNAL');

@@ -1,6 +1,6 @@
 /**
  * `daguerre bench --set <folder> --scale <2|4|8> [--n <count>] [--methods <list>] [--model <id>]
- *                 [--seed <n>] [--fidelity <f>] [--threads <n>] [--json <file>] [--plot <file.svg|png>] [--md <file>]`
+ *                 [--seed <n>] [--fidelity <f>] [--threads <n>] [--provider <p>] [--precision <p>] [--json <file>] [--plot <file.svg|png>] [--md <file>]`
  *
  * The quality / speed benchmark (DESIGN.md §5). Each HR image of the set is cropped to a multiple of
  * the scale and degraded by the paper's protocol (PyTorch antialiased bicubic down, rounded to uint8);
@@ -23,7 +23,8 @@ import type { Command } from 'commander';
 import sharp from 'sharp';
 import type { ImageF32, ImageU8 } from '../../engine/image';
 import type { ModelPackage } from '../../engine/diffusion/index';
-import type { ChoiceInfo } from '../../engine/catalogue';
+import type { ChoiceInfo, PrecisionChoice } from '../../engine/catalogue';
+import type { PrecisionSetting } from '../../shared/types';
 import type { ProviderSetting } from '../../engine/providers';
 import { cropU8, f32ToU8, u8ToF32 } from '../../engine/image';
 import { readImageU8 } from '../../engine/metrics/io';
@@ -65,6 +66,8 @@ export interface BenchOpts {
   quiet?: boolean;
   /** Execution provider setting (auto | cpu | webgpu | dml | coreml | cuda); default cpu, as before. */
   provider?: string;
+  /** Denoiser precision setting (auto | fp32 | int8; catalogue.ts resolvePrecision); default fp32, as before. */
+  precision?: string;
   /** Test degradation of the LR (bicubic | real:light | real:medium | real:heavy); default bicubic. */
   degrade?: string;
   /** Write each degraded LR as <dir>/<stem>.png (for peers run outside the bench). */
@@ -132,6 +135,8 @@ export interface BenchResult {
   methods: MethodSummary[];
   /** The provider setting and, with a diffusion model, the decision (self-test, fallback reason). */
   provider?: { setting: ProviderSetting; choice: ChoiceInfo | null };
+  /** The precision setting and, with a diffusion model, which denoiser ran (fp32 or int8) and why. */
+  precision?: { setting: PrecisionSetting; choice: PrecisionChoice | null };
   /** The model card's GFLOP per 128² denoiser call (metrics.gflopsPerCall128), null if it has none. */
   gflopsPerCall128?: number | null;
 }
@@ -218,6 +223,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--plot <file>', 'write a PSNR vs NIQE plot (.svg or .png)')
     .option('--quiet', 'no progress on stderr')
     .option('--provider <p>', 'execution provider for the diffusion model: auto | cpu | webgpu | dml | coreml | cuda (self-tested; falls back to cpu)', 'cpu')
+    .option('--precision <p>', 'denoiser precision: fp32 | int8 (the model\'s int8 denoiser, on the cpu provider) | auto (int8 where it passed its quality gate, as the app)', 'fp32')
     .option('--degrade <d>', `test degradation of the LR: ${Object.keys(TEST_DEGRADATIONS).join(' | ')} (fixed parameters, noise seeded per image)`, 'bicubic')
     .option('--save-lr <dir>', 'also write each degraded LR as <dir>/<stem>.png (inputs for peers run outside the bench)')
     .option('--peer <name=dir>', 'score another tool\'s outputs <dir>/<stem>.png as a method (repeatable)', (v: string, a: string[] = []) => [...a, v])
@@ -314,7 +320,14 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
   } catch (e) {
     throw usage((e as Error).message);
   }
+  let precisionSetting: PrecisionSetting;
+  try {
+    precisionSetting = (await import('../../engine/catalogue')).parsePrecisionSetting(o.precision ?? 'fp32');
+  } catch (e) {
+    throw usage((e as Error).message);
+  }
   let providerChoice: ChoiceInfo | null = null;
+  let precisionChoice: PrecisionChoice | null = null;
   let methods: Method[];
   let degr: TestDegradation;
   try {
@@ -362,11 +375,13 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
       else {
         api = d;
         // The catalogue's session on the chosen provider (self-test, CPU fallback with a reason); cpu: no self-test.
-        const opened = await cat.openModel(pick.dir, { threads, provider: providerSetting !== 'cpu' ? providerSetting : undefined });
+        const opened = await cat.openModel(pick.dir, { threads, provider: providerSetting !== 'cpu' ? providerSetting : undefined, precision: precisionSetting });
         if (opened.choice) {
           providerChoice = cat.choiceInfo(opened.choice);
           log(`provider: ${opened.choice.reason}`);
         }
+        precisionChoice = opened.precision;
+        if (precisionSetting !== 'fp32') log(`precision: ${opened.precision.reason}`);
         model = opened.model;
         modelId = pick.id;
         if (pick.card!.task !== task) modelNote = `model task "${pick.card!.task}" used on a set that looks like "${task}"`;
@@ -525,6 +540,7 @@ export async function runBench(o: BenchOpts, log: (s: string) => void = () => {}
     degrade: { name: degr.name, description: describeTestDegradation(degr, scale) },
     methods: summaries,
     provider: { setting: providerSetting, choice: providerChoice },
+    precision: { setting: precisionSetting, choice: precisionChoice },
     gflopsPerCall128: cost?.metrics?.gflopsPerCall128 ?? null,
   };
 }
@@ -541,7 +557,7 @@ const pm = (v: number, s: number, d: number) => (Number.isFinite(v) ? `${f(v, d)
 export function benchMarkdown(r: BenchResult): string {
   const variants = [...new Set(r.methods.filter((m) => m.available).map((m) => m.niqeVariant))].join(', ');
   const lines = [
-    `### ${setLabel(r.set)} ×${r.scale}: ${r.n} images${r.crop ? ` (centre crops ≤ ${r.crop}²)` : ''}, model ${r.model ?? 'none'}, seed ${r.seed}`,
+    `### ${setLabel(r.set)} ×${r.scale}: ${r.n} images${r.crop ? ` (centre crops ≤ ${r.crop}²)` : ''}, model ${r.model ?? 'none'}${r.precision?.choice?.precision === 'int8' ? ' (int8 denoiser)' : ''}, seed ${r.seed}`,
     '',
     `${r.date} · ${r.machine.cpus} × ${r.machine.cpuModel} · ${r.machine.threads} threads · Node ${r.machine.node}`,
     '',

@@ -4,7 +4,8 @@
  * What this machine can run the denoiser on: platform, CPU cores, onnxruntime version, the execution
  * providers its onnxruntime build offers (and why the others are not), the Vulkan driver WebGPU would use
  * (Linux), and for each offered provider the self-test against the CPU and the time of one 128² denoiser
- * step (median of a few after a warm-up), then what `auto` would pick and why.
+ * step (median of a few after a warm-up), then what `auto` would pick and why, and which denoiser precision
+ * (fp32, or the package's int8 denoiser on the cpu) the `auto` precision setting would run there.
  *
  * Each provider is probed in its own child process (src/engine/providers/child.ts), so a GPU driver that
  * crashes is reported instead of taking doctor down. `--software-vulkan` starts those children on
@@ -17,6 +18,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultModelDirs } from '../../main/core';
 import type { ProviderChoice, ProviderName, ProviderOffer, SelfTestResult, StepTiming } from '../../engine/providers';
+import type { PrecisionChoice } from '../../engine/catalogue';
 
 export interface DoctorOpts {
   json?: boolean;
@@ -48,6 +50,8 @@ export interface DoctorReport {
   stepSize: number;
   results: DoctorProviderResult[];
   auto: { provider: ProviderName; reason: string } | null;
+  /** What the 'auto' precision setting runs for the model on auto's provider (the cpu when auto could not decide); from the card, no session. */
+  precision: PrecisionChoice | null;
   problems: string[];
 }
 
@@ -135,6 +139,7 @@ export async function runDoctor(o: DoctorOpts, log: (line: string) => void = () 
     stepSize: size,
     results: [],
     auto: null,
+    precision: null,
     problems,
   };
   if (info.platform === 'linux' && info.available.includes('webgpu') && info.vulkan) {
@@ -147,8 +152,9 @@ export async function runDoctor(o: DoctorOpts, log: (line: string) => void = () 
     problems.push('error: no model package found and no test fixture; pass --model <dir>');
     return report;
   }
-  const { readCard } = await import('../../engine/catalogue');
-  report.model = { ...model, tile: readCard(model.dir).tile.size };
+  const { readCard, resolvePrecision } = await import('../../engine/catalogue');
+  const card = readCard(model.dir);
+  report.model = { ...model, tile: card.tile.size };
 
   const selfTests: Partial<Record<ProviderName, SelfTestResult>> = {};
   // cpu first (the reference), then the GPU providers in auto order.
@@ -186,6 +192,7 @@ export async function runDoctor(o: DoctorOpts, log: (line: string) => void = () 
     const c: ProviderChoice = await prov.selectProvider('auto', model.dir, { selfTests, offered: info.available, threads: 1 });
     report.auto = { provider: c.provider, reason: c.reason };
   }
+  report.precision = resolvePrecision('auto', card, report.auto?.provider ?? 'cpu');
   return report;
 }
 
@@ -216,6 +223,7 @@ export function formatDoctor(r: DoctorReport): string {
     L.push('');
     kv('auto picks', `${r.auto.provider} — ${r.auto.reason}`);
   }
+  if (r.precision) kv('precision', `${r.precision.precision} — ${r.precision.reason}`);
   for (const p of r.problems) kv('note', p);
   return L.join('\n') + '\n';
 }

@@ -12,8 +12,8 @@ import { expandInputs } from '../../main/library';
 import { memorySettingsStore } from '../../main/settings';
 import { defaultLibraryDir } from '../lib/paths';
 import { keepShard, resolveShard, shardLibraryDir, type Shard } from '../lib/shard';
-import type { ProviderSetting, RepairRecord, RestoreParams, Scale } from '../../shared/types';
-import type { ChoiceInfo } from '../../engine/catalogue';
+import type { PrecisionSetting, ProviderSetting, RepairRecord, RestoreParams, Scale } from '../../shared/types';
+import { parsePrecisionSetting, type ChoiceInfo, type PrecisionChoice } from '../../engine/catalogue';
 import type { PortraitFaceInfo, PortraitInfo } from '../../engine/faces/portrait';
 import { repairProblem } from '../../main/repair';
 import { enlargementLimitReason, probeImage, type EncodeFormat } from '../../engine/image-io';
@@ -38,6 +38,7 @@ interface RestoreOpts {
   shard?: string;
   shardCount?: string;
   provider?: string;
+  precision?: string;
   repair?: string;
   repairMask?: string;
 }
@@ -54,6 +55,8 @@ interface FileOutcome {
   fineLevelsRun?: number[];
   /** The engine's provider decision (setting, provider, self-test, fallback reason) for a model restore. */
   providerChoice?: ChoiceInfo;
+  /** Which denoiser ran (fp32 or int8) and why, for a model restore (info.precision). */
+  precision?: PrecisionChoice;
   /** The faces found and restored (methods portrait and auto), as the library's result records them; absent when none were looked for. */
   faces?: FacesSummary;
   /** Damage repair done: the mask's source and file, the damaged fraction and pixels (null: none asked). */
@@ -126,6 +129,13 @@ export function facesSummary(info: Record<string, unknown>): FacesSummary | unde
   return undefined;
 }
 
+/** The precision setting and each distinct decision the engine made (which denoiser ran, and why). */
+function precisionSummary(setting: PrecisionSetting, outcomes: FileOutcome[]): { setting: PrecisionSetting; choices: PrecisionChoice[] } {
+  const seen = new Map<string, PrecisionChoice>();
+  for (const x of outcomes) if (x.precision) seen.set(JSON.stringify(x.precision), x.precision);
+  return { setting, choices: [...seen.values()] };
+}
+
 /** The provider setting and each distinct decision the engine made (self-test, fallback reason). */
 function providerSummary(setting: ProviderSetting, outcomes: FileOutcome[]): { setting: ProviderSetting; choices: ChoiceInfo[] } {
   const seen = new Map<string, ChoiceInfo>();
@@ -151,6 +161,7 @@ export function registerRestoreCommand(program: Command): void {
     .option('--library <dir>', 'library folder (default: the app’s)')
     .option('--overwrite', 'redo files whose output exists (default: skip them)')
     .option('--provider <p>', 'execution provider: auto | cpu | webgpu | dml | coreml | cuda (a GPU that fails its self-test falls back to cpu)', 'auto')
+    .option('--precision <p>', 'denoiser precision: auto (int8 on the cpu provider when the model ships an int8 denoiser that passed its quality gate, else fp32) | fp32 | int8', 'auto')
     .option('--shard <i/n>', 'restore only shard i (0-based) of n, by a stable hash of each path (cluster array jobs; also SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX)')
     .option('--shard-count <n>', 'number of shards, with JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or to override SLURM_ARRAY_TASK_COUNT')
     .option('--repair <how>', 'damage repair (scratches, cracks, dust): auto (= detect: find the damage automatically) | off | <mask.png or folder> (= --repair-mask); default: the mask painted for the photo in the app, if any')
@@ -164,7 +175,7 @@ export function registerRestoreCommand(program: Command): void {
 
 export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promise<number> {
   const log = errLine;
-  let scale: Scale, fidelity: number, seed: number, quality: number, shard: Shard | null, provider: ProviderSetting;
+  let scale: Scale, fidelity: number, seed: number, quality: number, shard: Shard | null, provider: ProviderSetting, precision: PrecisionSetting;
   try {
     const s = parseNum(o.scale, 'scale', 2, 8, true);
     if (![2, 4, 8].includes(s)) throw new Error(`--scale must be 2, 4 or 8 (got "${o.scale}")`);
@@ -175,6 +186,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
     if (!['png', 'jpeg', 'webp'].includes(o.format)) throw new Error(`--format must be png, jpeg or webp (got "${o.format}")`);
     shard = resolveShard(o);
     provider = (await import('../../engine/providers')).parseProviderSetting(o.provider ?? 'auto');
+    precision = parsePrecisionSetting(o.precision ?? 'auto');
     // --repair auto|detect|off|<mask file or folder>: auto = detect; any other value is a mask, as --repair-mask.
     if (o.repair === 'auto') o.repair = 'detect';
     else if (o.repair !== undefined && !['detect', 'off'].includes(o.repair)) {
@@ -198,7 +210,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   const outcomes: FileOutcome[] = missing.map((m) => ({ input: m.path, output: null, status: 'failed', error: m.error }));
   for (const m of missing) log(`error: ${m.error}`);
 
-  const settings = memorySettingsStore({ outputQuality: quality, provider, ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
+  const settings = memorySettingsStore({ outputQuality: quality, provider, precision, ...(o.threads ? { threads: parseNum(o.threads, 'threads', 1, 256, true) } : {}) });
   let core: Awaited<ReturnType<typeof createCore>>;
   try {
     core = await createCore({ dataDir: o.library ? path.resolve(o.library) : defaultLibraryDir(), settings, grantedRoots: [...inputs, ...(o.repairMask ? [o.repairMask] : [])].map((i) => path.resolve(i)), startQueue: false });
@@ -293,9 +305,9 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         finished++;
         bar?.update(finished, { file: printable(path.basename(f)), detail: j.state });
         if (j.state === 'done' && r) {
-          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun as number[] | undefined, providerChoice: r.info.providerChoice as ChoiceInfo | undefined, faces: facesSummary(r.info), repair: r.repair });
+          outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun as number[] | undefined, providerChoice: r.info.providerChoice as ChoiceInfo | undefined, precision: r.info.precision as PrecisionChoice | undefined, faces: facesSummary(r.info), repair: r.repair });
           const af = r.info.autoFaces as { restorable: number } | undefined;
-          const how = `${r.method}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}${r.repair ? `, ${r.repair.pixels} damaged px repaired (${r.repair.source === 'file' ? 'mask' : 'detected'})` : ''}`;
+          const how = `${r.method}${(r.info.precision as PrecisionChoice | undefined)?.precision === 'int8' ? ' (int8)' : ''}${af && af.restorable ? `, ${af.restorable} face${af.restorable > 1 ? 's' : ''} by the face model` : ''}${r.repair ? `, ${r.repair.pixels} damaged px repaired (${r.repair.source === 'file' ? 'mask' : 'detected'})` : ''}`;
           if (!bar && !o.json) log(`done: ${f} -> ${r.outputPath} (${how}, ${r.durationMs} ms${r.calls ? `, ${r.calls} denoiser calls` : ''})`);
         } else {
           const err = j.error ?? j.state;
@@ -317,7 +329,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
   const failed = outcomes.filter((x) => x.status === 'failed').length;
   const skipped = outcomes.filter((x) => x.status === 'skipped').length;
   if (o.json) {
-    process.stdout.write(JSON.stringify({ output: outDir, scale, method: o.method, sampler: o.sampler, fidelity, seed, provider: providerSummary(provider, outcomes), shard: shard ? { index: shard.index, count: shard.count, source: shard.source, library: o.library } : null, done, skipped, failed, ms: Date.now() - t0, files: outcomes }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ output: outDir, scale, method: o.method, sampler: o.sampler, fidelity, seed, provider: providerSummary(provider, outcomes), precision: precisionSummary(precision, outcomes), shard: shard ? { index: shard.index, count: shard.count, source: shard.source, library: o.library } : null, done, skipped, failed, ms: Date.now() - t0, files: outcomes }, null, 2) + '\n');
   } else {
     log(`${done} done, ${skipped} skipped, ${failed} failed → ${outDir}`);
   }

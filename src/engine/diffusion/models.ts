@@ -2,7 +2,7 @@
  * Opening a model package (`<dir>/<id>/card.json` + ONNX files, DESIGN §2): its card (read by the catalogue,
  * src/engine/catalogue.ts), one denoiser session and, when the package has one, one policy session, each ONNX
  * graph's input/output names checked against the card. Not cached here: the catalogue is the only caller and
- * owns the one session cache, keyed by (dir, threads, provider); listing packages opens no session.
+ * owns the one session cache, keyed by (dir, threads, provider, precision); listing packages opens no session.
  */
 import { availableParallelism } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -21,6 +21,8 @@ export interface ModelPackage {
   /** Execution providers the sessions were created with, in preference order. */
   providers: string[];
   threads: number;
+  /** Which denoiser file was opened: 'fp32' card files.denoiser, 'int8' files.denoiserInt8 (LoadOptions.precision). */
+  precision: 'fp32' | 'int8';
 }
 
 export interface LoadOptions {
@@ -28,6 +30,8 @@ export interface LoadOptions {
   threads?: number;
   /** onnxruntime execution providers, default ['cpu']. */
   providers?: string[];
+  /** The denoiser file to open: 'fp32' (default) card files.denoiser, 'int8' files.denoiserInt8 (same I/O). */
+  precision?: 'fp32' | 'int8';
 }
 
 function checkNames(id: string, file: string, kind: 'inputs' | 'outputs', got: readonly string[], want: readonly string[]) {
@@ -56,11 +60,13 @@ async function createSession(id: string, path: string, o: Required<LoadOptions>)
 async function openPackage(dir: string, o: Required<LoadOptions>): Promise<ModelPackage> {
   const card = readCard(dir);
   const id = card.id;
-  const denoiser = await createSession(id, join(dir, card.files.denoiser), o);
+  const file = o.precision === 'int8' ? card.files.denoiserInt8 : card.files.denoiser;
+  if (!file) throw new ModelError(`model "${id}": the card names no int8 denoiser (files.denoiserInt8)`);
+  const denoiser = await createSession(id, join(dir, file), o);
   let policy: ort.InferenceSession | null = null;
   try {
-    checkNames(id, card.files.denoiser, 'inputs', denoiser.inputNames, card.io.denoiser.inputs);
-    checkNames(id, card.files.denoiser, 'outputs', denoiser.outputNames, card.io.denoiser.outputs);
+    checkNames(id, file, 'inputs', denoiser.inputNames, card.io.denoiser.inputs);
+    checkNames(id, file, 'outputs', denoiser.outputNames, card.io.denoiser.outputs);
     if (card.files.policy && card.io.policy) {
       policy = await createSession(id, join(dir, card.files.policy), o);
       checkNames(id, card.files.policy, 'inputs', policy.inputNames, card.io.policy.inputs);
@@ -73,15 +79,15 @@ async function openPackage(dir: string, o: Required<LoadOptions>): Promise<Model
     await policy?.release().catch(() => {});
     throw e;
   }
-  return { id, dir: resolve(dir), card, denoiser, policy, providers: [...o.providers], threads: o.threads };
+  return { id, dir: resolve(dir), card, denoiser, policy, providers: [...o.providers], threads: o.threads, precision: o.precision };
 }
 
 /**
  * Open the package in `dir`: validated card, one denoiser session and, if the package has one, one policy
- * session (uncached: use the catalogue's `session`/`openModel`, which cache per dir, threads and provider).
+ * session (uncached: use the catalogue's `session`/`openModel`, which cache per dir, threads, provider and precision).
  */
 export function loadModel(dir: string, opts: LoadOptions = {}): Promise<ModelPackage> {
-  const o: Required<LoadOptions> = { threads: opts.threads ?? availableParallelism(), providers: opts.providers ?? ['cpu'] };
+  const o: Required<LoadOptions> = { threads: opts.threads ?? availableParallelism(), providers: opts.providers ?? ['cpu'], precision: opts.precision ?? 'fp32' };
   if (!Number.isInteger(o.threads) || o.threads < 1) return Promise.reject(new RangeError(`threads must be a positive integer: ${o.threads}`));
   return openPackage(dir, o);
 }

@@ -21,7 +21,8 @@
 import type { ImageF32, ImageU8 } from '../image';
 import { f32ToU8, isGrey, u8ToF32 } from '../image';
 import { CancelledError } from '../errors';
-import { Catalogue, choiceInfo, openModel } from '../catalogue';
+import { Catalogue, choiceInfo, openModel, type Precision, type PrecisionChoice } from '../catalogue';
+import type { PrecisionSetting } from '../../shared/types';
 import type { ProviderChoice } from '../providers';
 import { blurPlane, toGreyImage } from '../diffusion/color';
 import { resampleU8 } from '../resample';
@@ -56,6 +57,8 @@ export interface PortraitOptions {
   threads?: number;
   /** Execution provider setting for both models (providers.ts); absent: CPU without a self-test. */
   provider?: string;
+  /** Denoiser precision setting for both models (catalogue.ts resolvePrecision); absent: fp32. */
+  precision?: PrecisionSetting;
   signal?: AbortSignal;
   onProgress?: (p: PortraitProgress) => void;
   /** User-provided face boxes (input pixels): replace detection; landmarks are found inside them. */
@@ -139,6 +142,10 @@ export interface PortraitInfo {
   /** The device of each pass: the natural background's (null for Lanczos or a given background) and the face model's (null when none ran). */
   backgroundProvider: string | null;
   faceProvider: string | null;
+  /** The precision decision of the last model opened, and the denoiser each pass ran (null: no such pass). */
+  precision?: PrecisionChoice;
+  backgroundPrecision: Precision | null;
+  facePrecision: Precision | null;
 }
 
 
@@ -385,14 +392,16 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
 
   // 1. Background.
   // Both models on the device the user chose (sessions.ts); the result records the last decision made.
-  const device: { provider: string; choice: ProviderChoice | null } = { provider: 'cpu', choice: null };
+  const device: { provider: string; choice: ProviderChoice | null; precision: PrecisionChoice | null } = { provider: 'cpu', choice: null, precision: null };
   const open = async (dir: string) => {
-    const o = await openModel(dir, { threads: opts.threads, provider: opts.provider });
+    const o = await openModel(dir, { threads: opts.threads, provider: opts.provider, precision: opts.precision });
     device.provider = o.model.providers[0] ?? 'cpu';
     device.choice = o.choice ?? device.choice;
+    device.precision = o.precision;
     return o;
   };
   let backgroundProvider: string | null = null;
+  let backgroundPrecision: Precision | null = null;
   const t0 = performance.now();
   report({ stage: 'background', fraction: 0 });
   let bg: ImageU8;
@@ -408,6 +417,7 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
   } else if (natural) {
     const { model, choice } = await open(natural.dir);
     backgroundProvider = model.providers[0] ?? 'cpu';
+    backgroundPrecision = model.precision;
     check();
     const r = await restoreDiffusion(model, lrF, {
       scale,
@@ -511,6 +521,9 @@ export async function restorePortrait(lrRgb: ImageU8, opts: PortraitOptions): Pr
       ...(device.choice ? { providerChoice: choiceInfo(device.choice) } : {}),
       backgroundProvider,
       faceProvider: faceModel && infos.some((f) => f.restored) ? (faceModel.providers[0] ?? 'cpu') : null,
+      ...(device.precision ? { precision: device.precision } : {}),
+      backgroundPrecision,
+      facePrecision: faceModel && infos.some((f) => f.restored) ? faceModel.precision : null,
     },
   };
 }

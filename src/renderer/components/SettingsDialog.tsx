@@ -1,4 +1,4 @@
-/** Settings: threads, provider, defaults, output, metadata, theme. Saved through settings.set. */
+/** Settings: threads, provider, precision, defaults, output, metadata, theme. Saved through settings.set. */
 import { useState } from 'react';
 import type { Settings } from '../../shared/types';
 import { errorLine } from '../api';
@@ -143,6 +143,15 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
                 <option value="coreml">CoreML (macOS)</option>
                 <option value="cuda">GPU: CUDA</option>
               </select>
+            </label>
+            <label className="field">
+              <span>Precision</span>
+              <select value={draft.precision} aria-describedby="set-precision-hint" onChange={(e) => set('precision', e.target.value as Settings['precision'])}>
+                <option value="auto">Automatic (int8 on the CPU where checked)</option>
+                <option value="fp32">Full (fp32)</option>
+                <option value="int8">int8 on the CPU</option>
+              </select>
+              <span className="hint" id="set-precision-hint">A model's int8 version runs on the CPU about 1.4× faster; Automatic uses it where it passed its quality check (within 0.05 dB of full precision). GPUs always run full precision.</span>
             </label>
           </fieldset>
         </div>
