@@ -309,6 +309,7 @@ export function session(dir: string, o: SessionOptions = {}): Promise<ModelPacka
 /** Release a package's sessions and forget them. */
 export async function releaseSession(pkg: ModelPackage): Promise<void> {
   for (const [k, v] of sessions) if ((await v.catch(() => null)) === pkg) sessions.delete(k);
+  await (await import('./diffusion/step')).releaseStepSessions(pkg);
   await pkg.denoiser.release();
   await pkg.policy?.release();
 }
