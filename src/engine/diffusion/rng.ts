@@ -14,7 +14,8 @@
  *   with its state in locals, so a 128×128×3 noise tensor costs well under a millisecond.
  */
 
-function fmix32(h: number): number {
+/** MurmurHash3's 32-bit finaliser (also the fused step's key hash, stepgraph.ts). */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -31,6 +31,8 @@
  * after (x̂₀) the denoiser's nodes, so the node list stays topologically sorted.
  */
 
+import { fmix32 } from './rng';
+
 // ------------------------------------------------------------------ protobuf wire format (the subset ONNX needs)
 
 type Bytes = Uint8Array;
@@ -350,14 +352,6 @@ export function buildStepGraph(model: Bytes, io: { inputs: readonly string[]; ou
 
 // ------------------------------------------------------------------ the device generator, in JS
 
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /**
  * Key (k0, k1, k2) of the device generator for the `move`-th noisy move of stream `stream` under
