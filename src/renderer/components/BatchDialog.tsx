@@ -6,6 +6,7 @@ import { plural } from '../format';
 import { useApp } from '../store';
 import { KnobPanel, type RestoreChoice } from './KnobPanel';
 import { Modal } from './Modal';
+import { FormActions } from './FormActions';
 
 export function BatchDialog({ photos, onClose }: { photos: Photo[]; onClose(): void }) {
   const { settings, mergeJobs, setQueueOpen, toast } = useApp();
@@ -47,17 +48,7 @@ export function BatchDialog({ photos, onClose }: { photos: Photo[]; onClose(): v
       >
         <p className="muted">One setting for all. Each photo gets its own result; the originals are not changed.</p>
         <KnobPanel value={choice} onChange={setChoice} sizes={photos.map((p) => ({ w: p.width, h: p.height }))} estimateFor={photos.length > 1 ? plural(photos.length, 'photo') : 'this photo'} />
-        <p className="form-error" role="alert">
-          {error ?? ''}
-        </p>
-        <div className="modal-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={busy || photos.length === 0}>
-            {photos.length > 1 ? `Restore ${photos.length} photos` : 'Restore'}
-          </button>
-        </div>
+        <FormActions error={error} onCancel={onClose} submit={photos.length > 1 ? `Restore ${photos.length} photos` : 'Restore'} disabled={busy || photos.length === 0} />
       </form>
     </Modal>
   );

@@ -5,6 +5,7 @@ import { call, errorLine } from '../api';
 import { fmtBytes } from '../format';
 import { useApp } from '../store';
 import { FormatFields } from './FormatFields';
+import { FormActions } from './FormActions';
 
 export function ExportDialog({ result, onClose }: { result: Result; onClose(): void }) {
   const { settings, toast } = useApp();
@@ -57,17 +58,7 @@ export function ExportDialog({ result, onClose }: { result: Result; onClose(): v
           <input type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />
           <span>Keep the original's metadata (EXIF, colour profile)</span>
         </label>
-        <p className="form-error" role="alert">
-          {error ?? ''}
-        </p>
-        <div className="modal-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={busy}>
-            {busy ? 'Exporting…' : 'Choose file and export…'}
-          </button>
-        </div>
+        <FormActions error={error} onCancel={onClose} submit={busy ? 'Exporting…' : 'Choose file and export…'} disabled={busy} />
       </form>
     </dialog>
   );

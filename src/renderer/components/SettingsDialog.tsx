@@ -5,6 +5,7 @@ import { errorLine } from '../api';
 import { useApp } from '../store';
 import { FormatFields } from './FormatFields';
 import { Modal } from './Modal';
+import { FormActions } from './FormActions';
 
 const SAMPLERS: [string, string][] = [
   ['skipdiff', 'SkipDiff (coarse + learned skips)'],
@@ -155,17 +156,7 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
             </label>
           </fieldset>
         </div>
-        <p className="form-error" role="alert">
-          {error ?? ''}
-        </p>
-        <div className="modal-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn primary" disabled={saving}>
-            {saving ? 'Saving…' : 'Save'}
-          </button>
-        </div>
+        <FormActions error={error} onCancel={onClose} submit={saving ? 'Saving…' : 'Save'} disabled={saving} />
       </form>
     </Modal>
   );
