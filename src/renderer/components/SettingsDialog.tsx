@@ -1,11 +1,26 @@
 /** Settings: threads, provider, precision, defaults, output, metadata, theme. Saved through settings.set. */
 import { useState } from 'react';
-import type { Settings } from '../../shared/types';
+import { PRECISION_SETTINGS, PROVIDER_SETTINGS, type PrecisionSetting, type ProviderSetting, type Settings } from '../../shared/types';
 import { errorLine } from '../api';
 import { useApp } from '../store';
 import { FormatFields } from './FormatFields';
 import { Modal } from './Modal';
 import { FormActions } from './FormActions';
+
+/** Labels of the shared lists (a new provider or precision without a label fails the type check). */
+const PROVIDER_LABELS: Record<ProviderSetting, string> = {
+  auto: 'Automatic (GPU when one works, else CPU)',
+  cpu: 'CPU',
+  webgpu: 'GPU: WebGPU',
+  dml: 'GPU: DirectML (Windows)',
+  coreml: 'CoreML (macOS)',
+  cuda: 'GPU: CUDA',
+};
+const PRECISION_LABELS: Record<PrecisionSetting, string> = {
+  auto: 'Automatic (int8 on the CPU where checked)',
+  fp32: 'Full (fp32)',
+  int8: 'int8 on the CPU',
+};
 
 const SAMPLERS: [string, string][] = [
   ['skipdiff', 'SkipDiff (coarse + learned skips)'],
@@ -137,20 +152,21 @@ export function SettingsDialog({ onClose }: { onClose(): void }) {
             <label className="field">
               <span>Compute</span>
               <select value={draft.provider} onChange={(e) => set('provider', e.target.value as Settings['provider'])}>
-                <option value="auto">Automatic (GPU when one works, else CPU)</option>
-                <option value="cpu">CPU</option>
-                <option value="webgpu">GPU: WebGPU</option>
-                <option value="dml">GPU: DirectML (Windows)</option>
-                <option value="coreml">CoreML (macOS)</option>
-                <option value="cuda">GPU: CUDA</option>
+                {PROVIDER_SETTINGS.map((p) => (
+                  <option key={p} value={p}>
+                    {PROVIDER_LABELS[p]}
+                  </option>
+                ))}
               </select>
             </label>
             <label className="field">
               <span>Precision</span>
               <select value={draft.precision} aria-describedby="set-precision-hint" onChange={(e) => set('precision', e.target.value as Settings['precision'])}>
-                <option value="auto">Automatic (int8 on the CPU where checked)</option>
-                <option value="fp32">Full (fp32)</option>
-                <option value="int8">int8 on the CPU</option>
+                {PRECISION_SETTINGS.map((p) => (
+                  <option key={p} value={p}>
+                    {PRECISION_LABELS[p]}
+                  </option>
+                ))}
               </select>
               <span className="hint" id="set-precision-hint">A model's int8 version runs on the CPU about 1.4× faster; Automatic uses it where it passed its quality check (within 0.05 dB of full precision). GPUs always run full precision.</span>
             </label>
