@@ -17,6 +17,7 @@ import { autoDegraded, estimateDegradation, type DegradationEstimate } from './d
 import { Catalogue, choiceInfo, openModel } from './catalogue';
 import { hasMaskInput } from '../shared/card';
 import { defaultJumps } from './diffusion/repair';
+import type { RestoreOffload } from './offload';
 
 export { resolveMethod } from './catalogue';
 
@@ -57,10 +58,88 @@ export type RestoreOutcome = ResultFields;
 export interface RestoreContext {
   signal?: AbortSignal;
   onProgress?: (p: RestoreProgress) => void;
+  /**
+   * Where the CPU work beside inference runs (auto's degradation estimate, face detection, result
+   * metrics): the engine host's helper thread (offload.ts), so that it overlaps another job's
+   * inference (issue 19.3). Absent: in this thread. Same answers either way.
+   */
+  offload?: RestoreOffload;
 }
 
+/** The progress message of a job waiting for another job's inference section to end (issue 19.3). */
+export const WAITING_FOR_ENGINE = 'waiting for the engine';
 
+/**
+ * One job at a time inside onnxruntime in this process (issue 19.3): the engine host runs several
+ * restores at once (decode, face detection, encode and metrics overlap with inference), but the
+ * inference section (model sessions opened, diffusion pass, face restores) is entered by one at a
+ * time, first come first served, so the session's threads are never oversubscribed and each pass
+ * runs exactly as it would alone. A waiter whose signal aborts leaves the line (CancelledError).
+ */
+export class InferenceLock {
+  private held = false;
+  private waiters: (() => void)[] = [];
 
+  /** True while a job is inside the section. */
+  get busy(): boolean {
+    return this.held;
+  }
+
+  /** Number of jobs waiting to enter. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /** Resolves with the release function once this caller holds the section. */
+  acquire(signal?: AbortSignal): Promise<() => void> {
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(this.releaser());
+      };
+      const onAbort = () => {
+        const i = this.waiters.indexOf(grant);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(new CancelledError());
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(grant);
+    });
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiters.shift();
+      // handed straight to the next in line (held stays true), or free
+      if (next) next();
+      else this.held = false;
+    };
+  }
+}
+
+/** This process's inference lock (one per engine host; in-process callers of runRestore share it). */
+export const inferenceLock = new InferenceLock();
+
+/** Runs `fn` inside the inference section; reports WAITING_FOR_ENGINE while another job holds it. */
+async function inInference<T>(ctx: RestoreContext, fraction: number, fn: () => Promise<T>): Promise<T> {
+  const waited = inferenceLock.busy;
+  if (waited) ctx.onProgress?.({ fraction, message: WAITING_FOR_ENGINE });
+  const release = await inferenceLock.acquire(ctx.signal);
+  try {
+    if (waited) ctx.onProgress?.({ fraction, message: 'restoring' });
+    return await fn();
+  } finally {
+    release();
+  }
+}
 
 type DiffusionModule = typeof import('./diffusion/index');
 let diffusionModule: Promise<DiffusionModule> | null = null;
@@ -83,11 +162,12 @@ function loadMetrics(): Promise<MetricsModule | null> {
  * JPEG tables decide between the bicubic-trained and the real/old-photo packages (pickNaturalByDegradation).
  * `models`: the restore's catalogue, or the model folders to list.
  */
-export async function autoChoice(photo: ImageU8, file: string, scale: number, models: Catalogue | readonly string[]): Promise<{ model: string; reason: string; estimate: DegradationEstimate }> {
+export async function autoChoice(photo: ImageU8, file: string, scale: number, models: Catalogue | readonly string[], offload?: RestoreOffload): Promise<{ model: string; reason: string; estimate: DegradationEstimate }> {
   const { readFile } = await import('node:fs/promises');
   const side = (n: number) => Math.min(n, 1024);
   const crop = cropU8(photo, { x: (photo.width - side(photo.width)) >> 1, y: (photo.height - side(photo.height)) >> 1, w: side(photo.width), h: side(photo.height) });
-  const estimate = estimateDegradation(crop, new Uint8Array(await readFile(file)), file);
+  const bytes = new Uint8Array(await readFile(file));
+  const estimate = offload ? await offload.estimateDegradation(crop, bytes, file) : estimateDegradation(crop, bytes, file);
   const { degraded, reason } = autoDegraded(estimate);
   const hit = (models instanceof Catalogue ? models : Catalogue.list(models)).naturalFor(scale, degraded);
   const kind = hit?.card?.degradation?.kind;
@@ -142,7 +222,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   let method = models.resolveMethod(params.method, scale);
   if (params.method === 'auto' && method !== 'lanczos') {
     // an estimate that fails (odd JPEG tables in a file the decoder accepted) keeps resolveMethod's pick
-    const choice = await autoChoice(full, req.input, scale, models).catch((e: Error) => ({ model: method, reason: `no estimate (${e.message}): default pick`, estimate: null }));
+    const choice = await autoChoice(full, req.input, scale, models, ctx.offload).catch((e: Error) => ({ model: method, reason: `no estimate (${e.message}): default pick`, estimate: null }));
     method = choice.model;
     info0.autoChoice = choice;
   }
@@ -155,7 +235,8 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     if (face) {
       check();
       ctx.onProgress?.({ fraction: 0, message: 'looking for faces' });
-      const found = await pm.detectPortraitFaces(rgb, { naturalBackground: method !== 'lanczos' });
+      const opts = { naturalBackground: method !== 'lanczos' };
+      const found = ctx.offload ? await ctx.offload.detectPortraitFaces(rgb, opts) : await pm.detectPortraitFaces(rgb, opts);
       const n = found.filter((f) => f.restorable).length;
       info0.autoFaces = { found: found.length, restorable: n, picked: n > 0 ? 'portrait' : method };
       if (n > 0) {
@@ -163,6 +244,13 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
         autoDetected = found;
       }
     }
+  }
+  if (method === 'portrait' && !autoDetected && !params.faces && ctx.offload) {
+    // `portrait` finding the faces itself: found here, on the helper thread, before the inference section (the
+    // faces restorePortrait would find: the same detector on the same pixels).
+    check();
+    ctx.onProgress?.({ fraction: 0, message: 'looking for faces' });
+    autoDetected = await ctx.offload.detectPortraitFaces(rgb, {});
   }
   let out: ImageU8;
   let modelId: string | null = null;
@@ -182,7 +270,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
     // Faces restored by the face model, the rest by the natural model (or Lanczos): src/engine/faces.
     const { restorePortrait } = await import('./faces/portrait');
     const faces = facesForRegion(params, params.region ?? null);
-    const r = await restorePortrait(rgb, {
+    const r = await inInference(ctx, 0, () => restorePortrait(rgb, {
       scale,
       fidelity: params.fidelity,
       seed: params.seed,
@@ -198,7 +286,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
       faceFidelity: faces.faceFidelity,
       detected: autoDetected ?? undefined,
       onProgress: (q) => ctx.onProgress?.({ fraction: Math.min(0.99, q.fraction), step: q.step, message: q.stage === 'face' ? `face ${(q.face ?? 0) + 1}/${q.faces}` : q.stage }),
-    });
+    }));
     out = r.image;
     modelId = r.info.faceModel;
     knob = params.fidelity;
@@ -211,28 +299,31 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   } else {
     const diff = await loadDiffusion();
     const { dir } = models.byId(method);
-    // Execution provider: self-tested once per (model, setting), CPU fallback with a reason (catalogue.ts).
-    const { model, choice, precision } = await openModel(dir, { threads: req.threads, provider: req.provider, precision: req.precision });
-    if (choice) info.providerChoice = choiceInfo(choice);
-    // Which denoiser ran (fp32 or int8) and why (catalogue.ts resolvePrecision).
-    info.precision = precision;
-    // the mask as the denoiser's input (issue 17 item 2): what the repair did, recorded as it ran
-    if (mask && info.repair && hasMaskInput(model.card)) Object.assign(info.repair, { jumps: req.repair?.jumps ?? defaultJumps(model.card), maskInput: true });
-    check();
-    const r = await diff.restoreDiffusion(model, u8ToF32(rgb), {
-      scale,
-      batch: choice?.batch,
-      sampler: params.sampler ?? 'skipdiff',
-      fidelity: params.fidelity,
-      seed: params.seed,
-      signal: ctx.signal,
-      ...(mask ? { repair: { mask, jumps: req.repair?.jumps } } : {}),
-      onProgress: (p) =>
-        ctx.onProgress?.({
-          fraction: Math.min(0.99, ((p.tile - 1) + p.step / Math.max(1, p.steps)) / Math.max(1, p.tiles)),
-          tile: { i: p.tile, n: p.tiles },
-          step: { k: p.step, K: p.steps },
-        }),
+    const lrF = u8ToF32(rgb);
+    const r = await inInference(ctx, 0, async () => {
+      // Execution provider: self-tested once per (model, setting), CPU fallback with a reason (catalogue.ts).
+      const { model, choice, precision } = await openModel(dir, { threads: req.threads, provider: req.provider, precision: req.precision });
+      if (choice) info.providerChoice = choiceInfo(choice);
+      // the mask as the denoiser's input (issue 17 item 2): what the repair did, recorded as it ran
+      if (mask && info.repair && hasMaskInput(model.card)) Object.assign(info.repair, { jumps: req.repair?.jumps ?? defaultJumps(model.card), maskInput: true });
+      // Which denoiser ran (fp32 or int8) and why (catalogue.ts resolvePrecision).
+      info.precision = precision;
+      check();
+      return diff.restoreDiffusion(model, lrF, {
+        scale,
+        batch: choice?.batch,
+        sampler: params.sampler ?? 'skipdiff',
+        fidelity: params.fidelity,
+        seed: params.seed,
+        signal: ctx.signal,
+        ...(mask ? { repair: { mask, jumps: req.repair?.jumps } } : {}),
+        onProgress: (p) =>
+          ctx.onProgress?.({
+            fraction: Math.min(0.99, ((p.tile - 1) + p.step / Math.max(1, p.steps)) / Math.max(1, p.tiles)),
+            tile: { i: p.tile, n: p.tiles },
+            step: { k: p.step, K: p.steps },
+          }),
+      });
     });
     out = f32ToU8(r.image);
     modelId = r.info.modelId;
@@ -251,7 +342,7 @@ export async function runRestore(req: RestoreRequest, ctx: RestoreContext = {}):
   info.grey = grey;
   await encodeImage(out, outAlpha, meta, req.output, { format: req.format, quality: req.quality, keepMetadata: req.keepMetadata, grey });
   const metrics: Record<string, number> = {};
-  const m = await loadMetrics();
+  const m = ctx.offload ?? (await loadMetrics());
   if (m) {
     try {
       Object.assign(metrics, await m.resultMetrics(out, rgb));
