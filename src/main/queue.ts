@@ -1,5 +1,12 @@
 /**
- * The job queue, persisted in SQLite. One worker at a time by default. The process owns its library
+ * The job queue, persisted in SQLite. It keeps up to `pipeline` jobs (default 2) in flight on the one
+ * engine host, which runs them concurrently but lets one at a time into onnxruntime (restore.ts's
+ * inference lock): the next photo's decode and face detection and the last one's encode and write
+ * overlap with the current one's inference (issue 19.3). Outputs are the same as one at a time. A job
+ * whose output is over PIPELINE_SOLO_PIXELS runs alone (its memory is not doubled; its inference is
+ * nearly all of its time), and after an engine crash the re-runs go one at a time until every crashed
+ * job has finished, so a job that kills the host cannot use up the attempts of the one beside it.
+ * The process owns its library
  * (acquireLibraryLock in core.ts), so a job left `running` is a crash's and is re-queued at start;
  * the result row and the job's `done` state are written in one transaction, keyed by job id, so a
  * re-run never duplicates a result. Enqueueing to an explicit output path reuses an unfinished job
@@ -14,7 +21,7 @@ import type { Library } from './library';
 import { EngineError, type EngineClient } from './engine-client';
 import type { Job, JobKind, JobProgress, JobState, RestoreParams, Result, Settings } from '../shared/types';
 import type { EncodeFormat } from '../engine/image-io';
-import { outputNameFor } from '../engine/restore';
+import { outputNameFor, WAITING_FOR_ENGINE } from '../engine/restore';
 import { repairRequest } from './repair';
 
 interface JobRow {
@@ -38,10 +45,20 @@ interface JobRow {
 
 const MAX_ATTEMPTS = 3;
 
+/** Jobs whose output has more pixels than this run alone, never beside another (issue 19.3). */
+export const PIPELINE_SOLO_PIXELS = 16_000_000;
+
+/** The pipeline depth when none is given: DAGUERRE_PIPELINE (1 = one at a time, as before issue 19.3), else 2. */
+export function defaultPipeline(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.DAGUERRE_PIPELINE);
+  return Number.isInteger(n) && n >= 1 && n <= 16 ? n : 2;
+}
+
 export interface QueueOptions {
   modelDirs: string[];
   settings: () => Settings;
-  concurrency?: number;
+  /** Jobs in flight on the engine host at once (default defaultPipeline(): 2). */
+  pipeline?: number;
 }
 
 export interface EnqueueOptions {
@@ -57,7 +74,7 @@ export interface QueueEvents {
 }
 
 export class JobQueue extends EventEmitter<QueueEvents> {
-  private active = new Map<number, { started: number }>();
+  private active = new Map<number, { started: number; solo: boolean }>();
   private stopped = false;
   private pumping = false;
   private lastWrite = new Map<number, number>();
@@ -231,18 +248,45 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     throw new Error('queue did not become idle in time');
   }
 
+  /** The pipeline depth now: the option, or 1 while a job re-run after an engine crash is open. */
+  pipelineDepth(): number {
+    const depth = Math.max(1, Math.floor(this.opts.pipeline ?? defaultPipeline()));
+    if (depth === 1) return 1;
+    const only = this.onlyClause();
+    const crashed = stmt(this.db, `SELECT 1 FROM jobs WHERE state IN ('queued','running') AND error_code = 'CRASH'${only.sql} LIMIT 1`).get(...only.args);
+    return crashed ? 1 : depth;
+  }
+
+  /** Output pixels of a job (its region's or its photo's size × scale²); 0 when unknown. */
+  private outputPixels(row: { params: string; width: number | null; height: number | null }): number {
+    try {
+      const p = JSON.parse(row.params) as RestoreParams;
+      const w = p.region ? p.region.w : (row.width ?? 0);
+      const h = p.region ? p.region.h : (row.height ?? 0);
+      return w * h * p.scale * p.scale;
+    } catch {
+      return 0;
+    }
+  }
+
   private pump(): void {
     if (this.stopped || this.pumping) return;
     this.pumping = true;
     try {
-      const limit = this.opts.concurrency ?? 1;
+      const limit = this.pipelineDepth();
       while (this.active.size < limit) {
+        if ([...this.active.values()].some((a) => a.solo)) break;
         const only = this.onlyClause();
-        const next = stmt(this.db, `SELECT id FROM jobs WHERE state = 'queued'${only.sql} ORDER BY kind = 'preview' DESC, id ASC LIMIT 1`).get(...only.args) as { id: number } | undefined;
+        const next = stmt(this.db, `SELECT j.id, j.params, p.width, p.height FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id WHERE j.state = 'queued'${only.sql.replace(' id IN', ' j.id IN')} ORDER BY j.kind = 'preview' DESC, j.id ASC LIMIT 1`).get(...only.args) as
+          | { id: number; params: string; width: number | null; height: number | null }
+          | undefined;
         if (!next) break;
+        // A large output waits until it can run alone (FIFO: nothing overtakes it meanwhile).
+        const solo = limit > 1 && this.outputPixels(next) > PIPELINE_SOLO_PIXELS;
+        if (solo && this.active.size > 0) break;
         const claimed = stmt(this.db, `UPDATE jobs SET state = 'running', started_at = ?, attempts = attempts + 1 WHERE id = ? AND state = 'queued'`).run(nowIso(), next.id).changes;
         if (!claimed) continue;
-        this.active.set(next.id, { started: Date.now() });
+        this.active.set(next.id, { started: Date.now(), solo });
         void this.work(next.id);
       }
     } finally {
@@ -272,6 +316,9 @@ export class JobQueue extends EventEmitter<QueueEvents> {
     const settings = this.opts.settings();
     const photo = this.library.get(r.photo_id);
     const started = this.active.get(id)!.started;
+    // The ETA counts from when the job got the engine: time spent waiting behind another job's inference is not its own.
+    let etaFrom = started;
+    let waiting = false;
     const image = this.batchPosition(r.batch_id, id);
     try {
       if (!photo) throw new EngineError('photo was removed from the library', 'NOT_FOUND');
@@ -300,8 +347,13 @@ export class JobQueue extends EventEmitter<QueueEvents> {
           repair: repairRequest(params.repair ?? photo.prefs?.repair),
         },
         (p) => {
-          const elapsed = Date.now() - started;
-          const etaMs = p.fraction > 0.02 ? Math.round((elapsed * (1 - p.fraction)) / p.fraction) : undefined;
+          if (p.message === WAITING_FOR_ENGINE) waiting = true;
+          else if (waiting) {
+            waiting = false;
+            etaFrom = Date.now();
+          }
+          const elapsed = Date.now() - etaFrom;
+          const etaMs = p.fraction > 0.02 && !waiting ? Math.round((elapsed * (1 - p.fraction)) / p.fraction) : undefined;
           this.setProgress(id, { fraction: p.fraction, image, tile: p.tile, step: p.step, etaMs, message: p.message });
         },
       );

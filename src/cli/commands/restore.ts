@@ -292,18 +292,29 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
       }
       bar?.start(ordered.length, 0, { file: '', detail: '' });
       let finished = 0;
+      // The queue keeps up to two jobs in flight (issue 19.3): the bar counts the finished ones plus each
+      // running one's fraction, and names the oldest running job (the one inside the engine, or writing).
+      const running = new Map<number, { fraction: number; file: string; detail: string }>();
       core.queue.on('progress', (j) => {
         const f = byJob.get(j.id);
         if (!f || !bar) return;
+        if (j.state !== 'running') {
+          // queued again (an engine crash re-runs it): no longer counted as under way
+          running.delete(j.id);
+          return;
+        }
         const p = j.progress;
         const detail = p.tile ? `tile ${p.tile.i}/${p.tile.n}${p.step ? ` step ${p.step.k}/${p.step.K}` : ''}` : (p.message ?? '');
-        bar.update(finished + Math.min(0.999, p.fraction), { file: printable(path.basename(f)), detail });
+        running.set(j.id, { fraction: Math.min(0.999, p.fraction), file: printable(path.basename(f)), detail });
+        const first = running.get(Math.min(...running.keys()))!;
+        bar.update(Math.min(ordered.length, finished + [...running.values()].reduce((a, x) => a + x.fraction, 0)), { file: first.file, detail: first.detail });
       });
       core.queue.on('finished', (j, r) => {
         const f = byJob.get(j.id);
         if (!f) return;
+        running.delete(j.id);
         finished++;
-        bar?.update(finished, { file: printable(path.basename(f)), detail: j.state });
+        bar?.update(finished + [...running.values()].reduce((a, x) => a + x.fraction, 0), { file: printable(path.basename(f)), detail: j.state });
         if (j.state === 'done' && r) {
           outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun as number[] | undefined, providerChoice: r.info.providerChoice as ChoiceInfo | undefined, precision: r.info.precision as PrecisionChoice | undefined, faces: facesSummary(r.info), repair: r.repair });
           const af = r.info.autoFaces as { restorable: number } | undefined;
