@@ -184,6 +184,7 @@ export interface ModelInfo {
   coarseSteps?: number;
   fineSteps?: number;
   fixedStrideCalls?: number;
+  fixedStrideCallsPerN?: number;
   hasPolicy?: boolean;
   /** Tiling of the canvas the denoiser runs on (the card's), for counting tiles like the engine does. */
   tile?: { size: number; overlap: number; multiple: number };
@@ -191,7 +192,6 @@ export interface ModelInfo {
    * ms per denoiser call on a 128×128 tile under the current provider setting: measured by finished
    * jobs on this computer, else the card's reference measurement; null when neither exists.
    */
-  fixedStrideCallsPerN?: number;
   msPerCall128?: number | null;
   msPerCall128Source?: SpeedSource | null;
   /** The same on the CPU (method portrait runs its models there). */
