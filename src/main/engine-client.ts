@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { FromHost, ToHost } from '../engine/host-protocol';
 import type { RestoreOutcome, RestoreProgress, RestoreRequest } from '../engine/restore';
 import type { FindFacesAnswer } from '../engine/faces/find';
+import { hostEnv, stderrFilter } from './host-stderr';
 
 export interface HostProcess {
   pid: number | undefined;
@@ -36,9 +37,13 @@ export function forkNodeHost(): HostProcess {
     // tsx by absolute URL: a bare 'tsx' is resolved from the working directory, so the CLI run from any other
     // folder lost its engine host ('engine stopped unexpectedly').
     execArgv: useBuilt ? [] : ['--import', tsxLoaderUrl()],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env },
+    // stderr through the filter: the graphics stack's start-up noise stays out of the user's terminal.
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    env: hostEnv(),
   });
+  const err = stderrFilter((s) => process.stderr.write(s));
+  child.stderr?.on('data', (d: Buffer) => err.push(d));
+  child.stderr?.on('end', () => err.end());
   return {
     pid: child.pid,
     send: (m) => {

@@ -12,6 +12,7 @@ import { settingsFromConf, defaultSettings, type ConfLike } from '../settings';
 import type { HostProcess } from '../engine-client';
 import type { FromHost } from '../../engine/host-protocol';
 import { APP_ORIGIN, CSP, appOrigins, bundleFile, isAllowedNavigation, isTrustedSender, permissionDecision } from './policy';
+import { hostEnv, stderrFilter } from '../host-stderr';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const appRoot = app.getAppPath();
@@ -32,7 +33,11 @@ function useElectronNativeBinding(): void {
 }
 
 function utilityHost(): HostProcess {
-  const child = utilityProcess.fork(path.join(here, 'engine-host.js'), [], { serviceName: 'Daguerre engine', stdio: 'inherit' });
+  // stderr through the same filter as the CLI's host (src/main/host-stderr.ts); stdout inherited.
+  const child = utilityProcess.fork(path.join(here, 'engine-host.js'), [], { serviceName: 'Daguerre engine', stdio: ['ignore', 'inherit', 'pipe'], env: hostEnv() });
+  const err = stderrFilter((s) => process.stderr.write(s));
+  child.stderr?.on('data', (d: Buffer) => err.push(d));
+  child.stderr?.on('end', () => err.end());
   return {
     get pid() {
       return child.pid;
