@@ -160,6 +160,37 @@ export function estimateBlur(img: ImageU8): number {
   return Math.max(dir(true), dir(false));
 }
 
+/**
+ * Colour spread in 8-bit levels: the RMS of each pixel's chroma (BT.601 Cb, Cr) around its best linear
+ * prediction from luma (least squares over the photo). A grey or one-tint picture (sepia, cyanotype, a toned
+ * print: chroma ∝ brightness) is ≈ 0–3, whatever the tint and contrast; a colour photo is well above.
+ */
+export function estimateTintSpread(img: ImageU8): number {
+  const { width: w, height: h, data: d } = img;
+  const ch = d.length / (w * h);
+  if (ch < 3) return 0;
+  const n = w * h;
+  let sy = 0, sb = 0, sr = 0, syy = 0, sbb = 0, srr = 0, syb = 0, syr = 0;
+  for (let i = 0; i < n; i++) {
+    const r = d[i * ch];
+    const g = d[i * ch + 1];
+    const b = d[i * ch + 2];
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    const cb = -0.168736 * r - 0.331264 * g + 0.5 * b;
+    const cr = 0.5 * r - 0.418688 * g - 0.081312 * b;
+    sy += y; sb += cb; sr += cr;
+    syy += y * y; sbb += cb * cb; srr += cr * cr;
+    syb += y * cb; syr += y * cr;
+  }
+  const vy = syy / n - (sy / n) ** 2;
+  const vb = sbb / n - (sb / n) ** 2;
+  const vr = srr / n - (sr / n) ** 2;
+  const cyb = syb / n - (sy / n) * (sb / n);
+  const cyr = syr / n - (sy / n) * (sr / n);
+  const resid = vy > 1e-9 ? vb - (cyb * cyb) / vy + (vr - (cyr * cyr) / vy) : vb + vr;
+  return Math.sqrt(Math.max(0, resid));
+}
+
 export interface DegradationEstimate {
   /** Noise σ in 8-bit levels (Y). */
   noise: number;
@@ -167,19 +198,29 @@ export interface DegradationEstimate {
   jpegQuality: number | null;
   /** 0 = sharp .. 1 = blurred. */
   blur: number;
+  /** Colour spread around the mean tint (estimateTintSpread): small for grey and sepia/one-tint prints. */
+  tint: number;
 }
 
 /** All three estimates; `bytes` are the file's (for the JPEG tables). */
 export function estimateDegradation(img: ImageU8, bytes: Uint8Array, file = 'input'): DegradationEstimate {
-  return { noise: estimateNoiseSigma(img), jpegQuality: estimateJpegQuality(bytes, file)?.quality ?? null, blur: estimateBlur(img) };
+  return { noise: estimateNoiseSigma(img), jpegQuality: estimateJpegQuality(bytes, file)?.quality ?? null, blur: estimateBlur(img), tint: estimateTintSpread(img) };
 }
 
+/** Colour spread below which a photo counts as one tint (grey, sepia, toned): an old print or scan. */
+export const ONE_TINT_SPREAD = 4.0;
+
 /**
- * Whether `auto` treats the photo as degraded, and why. Only the JPEG quality decides: on clean Set14
- * LRs the noise and blur estimates overlap real old photos (bench/README-auto.md), so they are
- * recorded, not used.
+ * Whether `auto` treats the photo as degraded, and why. A JPEG below quality 90 is degraded; so is a grey or
+ * one-tint picture (colour spread < ONE_TINT_SPREAD), which among our sets is mostly an old print or scan:
+ * 19 of the 25 grey or sepia photos of real/old are under it (the others 5.1–8.3; the 3 colour processes
+ * 7.3–11.8), and 3 of 44 clean pictures (Set14 and B100 LRs, real/lowres): the two grey ones (bridge, man) and
+ * one pale colour one (B100 134035, 3.94) — bench/README-auto.md. Noise and blur estimates overlap between
+ * clean LRs and old photos, so they are recorded, not used.
  */
 export function autoDegraded(e: DegradationEstimate): { degraded: boolean; reason: string } {
   if (e.jpegQuality !== null && e.jpegQuality < 90) return { degraded: true, reason: `JPEG quality ~${e.jpegQuality} (< 90)` };
-  return { degraded: false, reason: e.jpegQuality === null ? 'lossless file' : `JPEG quality ~${e.jpegQuality} (>= 90)` };
+  const file = e.jpegQuality === null ? 'lossless file' : `JPEG quality ~${e.jpegQuality} (>= 90)`;
+  if (e.tint < ONE_TINT_SPREAD) return { degraded: true, reason: `${file}, one tint (grey or sepia: colour spread ${e.tint.toFixed(1)} < ${ONE_TINT_SPREAD}), taken for an old print` };
+  return { degraded: false, reason: file };
 }
