@@ -13,22 +13,15 @@ import { InputError, oneLine } from '../engine/errors';
 import type { ImportReport, Photo, PhotoPrefs, Result, ResultFields } from '../shared/types';
 import type { LibraryListQuery } from '../shared/contract';
 
-interface PhotoRow {
-  id: number;
-  path: string;
-  name: string;
-  hash: string;
-  size: number;
-  format: string;
-  width: number;
-  height: number;
+/** A photos row as SQLite returns it: Photo's plain columns, the rest in their stored form. */
+type PhotoRow = Pick<Photo, 'id' | 'path' | 'name' | 'hash' | 'size' | 'format' | 'width' | 'height'> & {
   exif: string | null;
   added_at: string;
   prefs: string | null;
   missing: number;
   result_count: number;
   last_result_at: string | null;
-}
+};
 
 interface ResultRow {
   id: number;
