@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     fileParallelism: true,
     maxWorkers: 2,
+    // each test file: its own $DAGUERRE_HOME (never the user's library, never another file's)
+    setupFiles: ['test/helpers/setup-home.ts'],
   },
 });

@@ -58,14 +58,15 @@ describe('restore --shard + library merge', () => {
     const out = path.join(dir, 'out');
     const all = listOut(input).map((f) => path.join(input, f));
     const shard0 = new Set(keepShard(all, [input], { index: 0, count: 3, source: 't' }).map((f) => shardKey(f, [input])));
-    expect(shard0.size).toBeGreaterThan(2);
+    expect(shard0.size).toBeGreaterThan(3);
     const common = ['restore', input, '-o', out, '--method', 'bicubic', '--seed', '3', '--json'];
     const killed = cli([...common, '--shard', '0/3'], {}, (p) => {
       const t = setInterval(() => {
-        // kill shard 0 once it has written its second output (mid-way through its ~10 files): one worker, so the
-        // first output's result is recorded by then; an output written but not yet recorded is redone on re-run.
+        // kill shard 0 once it has written its third output (mid-way through its ~10 files): at most two jobs are
+        // in flight (the queue's pipeline), so the third was started only after the first was done and recorded;
+        // an output written but not yet recorded is redone on re-run.
         const mine = listOut(out).filter((f) => shard0.has(f.replace(/_x4\.png$/, '.png'))).length;
-        if (mine >= 2) {
+        if (mine >= 3) {
           clearInterval(t);
           p.kill('SIGKILL');
         }
