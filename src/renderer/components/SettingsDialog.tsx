@@ -9,7 +9,7 @@ import { FormActions } from './FormActions';
 
 /** Labels of the shared lists (a new provider or precision without a label fails the type check). */
 const PROVIDER_LABELS: Record<ProviderSetting, string> = {
-  auto: 'Automatic (GPU when one works, else CPU)',
+  auto: 'Automatic (GPU if one works)',
   cpu: 'CPU',
   webgpu: 'GPU: WebGPU',
   dml: 'GPU: DirectML (Windows)',
@@ -17,7 +17,7 @@ const PROVIDER_LABELS: Record<ProviderSetting, string> = {
   cuda: 'GPU: CUDA',
 };
 const PRECISION_LABELS: Record<PrecisionSetting, string> = {
-  auto: 'Automatic (int8 on the CPU where checked)',
+  auto: 'Automatic (int8 where checked)',
   fp32: 'Full (fp32)',
   int8: 'int8 on the CPU',
 };
