@@ -276,8 +276,8 @@ export async function createCore(opts: CoreOptions): Promise<Core> {
     },
     'models.list': async () => {
       const table = settings.getSpeed();
-      const provider = settings.get().provider;
-      return (await listModels()).map((m) => withSpeed(m, cardSpeed.get(m.id), table, provider));
+      const { provider, precision } = settings.get();
+      return (await listModels()).map((m) => withSpeed(m, cardSpeed.get(m.id), table, provider, precision ?? 'fp32'));
     },
     ...maskHandlers(library, () => emit('library.changed', { reason: 'prefs' })),
     'faces.detect': async (a) => {

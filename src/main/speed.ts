@@ -11,6 +11,10 @@
  * time is mostly per-run overhead); the estimate is a running mean over the first samples, then an
  * exponential moving average with each sample clamped to a factor of the current estimate, so one
  * slow job (another program busy, a GPU warming up) moves it only a little.
+ *
+ * int8 runs (the cpu provider with a package's int8 denoiser, catalogue.ts resolvePrecision) are a speed of
+ * their own: their run key is `cpu+int8`, and what a (provider setting, precision setting) pair ran on is
+ * remembered like the provider alone. Tables from before precision existed read as fp32.
  */
 import { z } from 'zod';
 import type { ModelInfo, Result, ResultFields, Settings } from '../shared/types';
@@ -32,11 +36,19 @@ export interface SpeedEntry {
 }
 
 export interface SpeedTable {
-  /** Key `${modelId}|${provider}`, provider as run (cpu, webgpu, …). */
+  /** Key `${modelId}|${run}`, run = the provider as run (cpu, webgpu, …), `cpu+int8` for an int8 denoiser. */
   entries: Record<string, SpeedEntry>;
-  /** Key `${modelId}|${providerSetting}` → the provider that setting ran on last time (auto → webgpu or cpu). */
+  /**
+   * Key `${modelId}|${providerSetting}` (fp32) or `${modelId}|${providerSetting}|${precisionSetting}` → the run
+   * that setting pair ran on last time (auto → webgpu or cpu; precision auto → cpu+int8 or cpu).
+   */
   resolved: Record<string, string>;
 }
+
+/** The run key of a denoiser run: the provider, `+int8` when the int8 denoiser ran. */
+export const runKey = (provider: string, precision?: string | null): string => (precision === 'int8' ? `${provider}+int8` : provider);
+const resolvedKey = (modelId: string, setting: string, precisionSetting?: string | null) =>
+  !precisionSetting || precisionSetting === 'fp32' ? `${modelId}|${setting}` : `${modelId}|${setting}|${precisionSetting}`;
 
 export const SpeedTableSchema = z.object({
   entries: z.record(z.string().max(300), z.object({ ms: z.number().positive().finite(), n: z.number().int().min(1), at: z.string().max(64) })),
@@ -55,16 +67,23 @@ export function parseSpeedTable(x: unknown): SpeedTable {
 
 export interface SpeedSample {
   modelId: string;
-  /** Provider the denoiser ran on. */
+  /** What the denoiser ran on: runKey(provider, precision). */
   provider: string;
   /** The provider setting that chose it, when the job went through provider selection. */
   setting?: string;
+  /** The precision setting that chose fp32 or int8, when the job recorded one. */
+  precisionSetting?: string;
   ms: number;
   calls128: number;
 }
 
 const num = (x: unknown): number | null => (typeof x === 'number' && Number.isFinite(x) ? x : null);
 const str = (x: unknown): string | null => (typeof x === 'string' && x ? x : null);
+/** A recorded precision decision ({setting, precision, reason}) as (setting, precision). */
+const prec = (x: unknown): { setting: string | null; precision: string | null } => {
+  const p = x && typeof x === 'object' ? (x as Record<string, unknown>) : {};
+  return { setting: str(p.setting), precision: str(p.precision) };
+};
 
 /** What a finished job teaches about denoiser speed: one sample per diffusion model it ran. */
 export function speedSamples(result: Pick<Result | ResultFields, 'info' | 'modelId'>): SpeedSample[] {
@@ -77,7 +96,8 @@ export function speedSamples(result: Pick<Result | ResultFields, 'info' | 'model
     const bg = str(portrait.background);
     const bgMs = num(portrait.msBackgroundSampling);
     const bgCalls = num(portrait.backgroundCalls128);
-    if (bg && bg !== 'lanczos' && bgMs != null && bgCalls != null) out.push({ modelId: bg, provider, ms: bgMs, calls128: bgCalls });
+    const bgP = prec(portrait.backgroundPrecision);
+    if (bg && bg !== 'lanczos' && bgMs != null && bgCalls != null) out.push({ modelId: bg, provider: runKey(provider, bgP.precision), precisionSetting: bgP.setting ?? undefined, ms: bgMs, calls128: bgCalls });
     const face = str(portrait.faceModel);
     let ms = 0;
     let calls128 = 0;
@@ -89,14 +109,16 @@ export function speedSamples(result: Pick<Result | ResultFields, 'info' | 'model
         calls128 += c;
       }
     }
-    if (face && calls128 > 0) out.push({ modelId: face, provider, ms, calls128 });
+    const faceP = prec(portrait.facePrecision);
+    if (face && calls128 > 0) out.push({ modelId: face, provider: runKey(provider, faceP.precision), precisionSetting: faceP.setting ?? undefined, ms, calls128 });
   } else {
     const modelId = str(info.modelId) ?? result.modelId;
     const ms = num(info.msSampling);
     const calls128 = num(info.calls128);
     const choice = info.providerChoice as { setting?: unknown } | undefined;
+    const p = prec(info.precision);
     if (modelId && ms != null && calls128 != null) {
-      out.push({ modelId, provider: str(info.provider) ?? 'cpu', setting: str(choice?.setting) ?? undefined, ms, calls128 });
+      out.push({ modelId, provider: runKey(str(info.provider) ?? 'cpu', p.precision), setting: str(choice?.setting) ?? undefined, precisionSetting: p.setting ?? undefined, ms, calls128 });
     }
   }
   return out.filter((s) => s.calls128 >= MIN_CALLS128 && s.ms > 0);
@@ -116,7 +138,7 @@ export function recordSamples(table: SpeedTable, samples: SpeedSample[], at = ne
   for (const s of samples) {
     const key = `${s.modelId}|${s.provider}`;
     next.entries[key] = updateEstimate(next.entries[key], s.ms / s.calls128, at);
-    if (s.setting) next.resolved[`${s.modelId}|${s.setting}`] = s.provider;
+    if (s.setting) next.resolved[resolvedKey(s.modelId, s.setting, s.precisionSetting)] = s.provider;
   }
   return next;
 }
@@ -126,10 +148,12 @@ export function recordSamples(table: SpeedTable, samples: SpeedSample[], at = ne
  * time for this model (a concrete setting is its own provider until then; 'auto' is unknown until it
  * ran once). Null when nothing was measured there.
  */
-export function measuredSpeed(table: SpeedTable, modelId: string, setting: Settings['provider'] | string): number | null {
-  const provider = table.resolved[`${modelId}|${setting}`] ?? (setting === 'auto' ? null : setting);
-  if (!provider) return null;
-  return table.entries[`${modelId}|${provider}`]?.ms ?? null;
+export function measuredSpeed(table: SpeedTable, modelId: string, setting: Settings['provider'] | string, precisionSetting: string = 'fp32'): number | null {
+  // A concrete pair is its own run until it ran (int8 only runs on the cpu; auto precision is unknown until then).
+  const concrete = setting === 'auto' ? null : precisionSetting === 'fp32' ? setting : precisionSetting === 'int8' && setting === 'cpu' ? 'cpu+int8' : null;
+  const run = table.resolved[resolvedKey(modelId, setting, precisionSetting)] ?? concrete;
+  if (!run) return null;
+  return table.entries[`${modelId}|${run}`]?.ms ?? null;
 }
 
 type Speed = Pick<ModelInfo, 'msPerCall128' | 'msPerCall128Source'>;
@@ -144,9 +168,9 @@ function pick(measured: number | null, card: number | null | undefined): Speed {
  * A models-list entry with its speed for the current provider setting (measured first, else the
  * card's reference) and on the CPU (what portrait runs on). `cardMs` is the card's metrics.msPerCall128.
  */
-export function withSpeed(m: ModelInfo, cardMs: number | null | undefined, table: SpeedTable, setting: Settings['provider']): ModelInfo {
+export function withSpeed(m: ModelInfo, cardMs: number | null | undefined, table: SpeedTable, setting: Settings['provider'], precisionSetting: string = 'fp32'): ModelInfo {
   if (!m.ok) return m;
-  const cur = pick(measuredSpeed(table, m.id, setting), cardMs);
-  const cpu = pick(measuredSpeed(table, m.id, 'cpu'), cardMs);
+  const cur = pick(measuredSpeed(table, m.id, setting, precisionSetting), cardMs);
+  const cpu = pick(measuredSpeed(table, m.id, 'cpu', precisionSetting), cardMs);
   return { ...m, ...cur, msPerCall128Cpu: cpu.msPerCall128, msPerCall128CpuSource: cpu.msPerCall128Source };
 }

@@ -102,6 +102,23 @@ describe('running estimate', () => {
     expect(t.entries['natural-x4|cpu'].ms).toBe(15); // inputs are not changed
   });
 
+  it('int8 runs are their own speed (cpu+int8); a (provider, precision) setting pair remembers its run; old tables read as fp32', () => {
+    const int8 = (o: Record<string, unknown> = {}) => diffusionInfo({ precision: { setting: 'auto', precision: 'int8', reason: 'gate passed' }, msSampling: 1000, ...o });
+    expect(speedSamples(int8())).toEqual([{ modelId: 'natural-x4', provider: 'cpu+int8', setting: 'auto', precisionSetting: 'auto', ms: 1000, calls128: 100 }]);
+    let t = recordSamples(emptySpeedTable(), speedSamples(diffusionInfo()), 'a'); // fp32: 15 ms, stored as before
+    t = recordSamples(t, speedSamples(int8()), 'b'); // int8: 10 ms
+    expect(t.entries['natural-x4|cpu'].ms).toBe(15); // not mixed
+    expect(t.entries['natural-x4|cpu+int8'].ms).toBe(10);
+    expect(t.resolved['natural-x4|auto|auto']).toBe('cpu+int8');
+    expect(measuredSpeed(t, 'natural-x4', 'auto', 'auto')).toBe(10);
+    expect(measuredSpeed(t, 'natural-x4', 'auto')).toBe(15); // fp32 (the old key)
+    expect(measuredSpeed(t, 'natural-x4', 'cpu', 'int8')).toBe(10); // a concrete pair is its own run
+    expect(measuredSpeed(t, 'natural-x4', 'webgpu', 'int8')).toBeNull(); // int8 runs only on the cpu: unknown until it ran
+    // precision auto that ran fp32 (a package without int8) resolves to the fp32 entry
+    const u = recordSamples(emptySpeedTable(), speedSamples(diffusionInfo({ precision: { setting: 'auto', precision: 'fp32' } })), 'c');
+    expect(measuredSpeed(u, 'natural-x4', 'auto', 'auto')).toBe(15);
+  });
+
   it('a damaged stored table reads as empty', () => {
     expect(parseSpeedTable(undefined)).toEqual(emptySpeedTable());
     expect(parseSpeedTable({ entries: { 'a|cpu': { ms: -1, n: 1, at: 'x' } }, resolved: {} })).toEqual(emptySpeedTable());
