@@ -283,14 +283,15 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
     }
     const byJob = new Map<number, string>();
     const ordered = todo.filter((f) => idFor.has(f));
-    const bar = !o.json && process.stderr.isTTY ? new (await import('cli-progress')).SingleBar({ format: ' {bar} {percentage}% | {value}/{total} | {file} {detail} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false }, (await import('cli-progress')).Presets.shades_classic) : null;
+    const bar = !o.json && process.stderr.isTTY ? new (await import('cli-progress')).SingleBar({ format: ' {bar} {percentage}% | {done}/{total} | {file} {detail} | ETA {eta_formatted}', hideCursor: true, clearOnComplete: false }, (await import('cli-progress')).Presets.shades_classic) : null;
     if (ordered.length) {
       // One job per input file, so a photo imported twice (same content) still gets both outputs.
       for (const f of ordered) {
         const { jobs } = core.queue.enqueue([idFor.get(f)!], paramsFor.get(f)!, { batchId: 'cli', outputPath: () => plan.get(f)! });
         byJob.set(jobs[0].id, f);
       }
-      bar?.start(ordered.length, 0, { file: '', detail: '' });
+      // {done}: whole files finished (the bar's value also counts the running files' fractions)
+      bar?.start(ordered.length, 0, { file: '', detail: '', done: 0 });
       let finished = 0;
       // The queue keeps up to two jobs in flight (issue 19.3): the bar counts the finished ones plus each
       // running one's fraction, and names the oldest running job (the one inside the engine, or writing).
@@ -307,14 +308,14 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
         const detail = p.tile ? `tile ${p.tile.i}/${p.tile.n}${p.step ? ` step ${p.step.k}/${p.step.K}` : ''}` : (p.message ?? '');
         running.set(j.id, { fraction: Math.min(0.999, p.fraction), file: printable(path.basename(f)), detail });
         const first = running.get(Math.min(...running.keys()))!;
-        bar.update(Math.min(ordered.length, finished + [...running.values()].reduce((a, x) => a + x.fraction, 0)), { file: first.file, detail: first.detail });
+        bar.update(Math.min(ordered.length, finished + [...running.values()].reduce((a, x) => a + x.fraction, 0)), { file: first.file, detail: first.detail, done: finished });
       });
       core.queue.on('finished', (j, r) => {
         const f = byJob.get(j.id);
         if (!f) return;
         running.delete(j.id);
         finished++;
-        bar?.update(finished + [...running.values()].reduce((a, x) => a + x.fraction, 0), { file: printable(path.basename(f)), detail: j.state });
+        bar?.update(finished + [...running.values()].reduce((a, x) => a + x.fraction, 0), { file: printable(path.basename(f)), detail: j.state, done: finished });
         if (j.state === 'done' && r) {
           outcomes.push({ input: f, output: r.outputPath, status: 'done', ms: r.durationMs, calls: r.calls, method: r.method, splitN: r.splitN, fineLevelsRun: r.info.fineLevelsRun as number[] | undefined, providerChoice: r.info.providerChoice as ChoiceInfo | undefined, precision: r.info.precision as PrecisionChoice | undefined, faces: facesSummary(r.info), repair: r.repair });
           const af = r.info.autoFaces as { restorable: number } | undefined;
@@ -325,7 +326,7 @@ export async function runRestoreCommand(inputs: string[], o: RestoreOpts): Promi
           outcomes.push({ input: f, output: null, status: 'failed', error: err.includes(f) ? err : `${f}: ${err.replace(/^[^:]*: /, '')}` });
           if (bar) bar.stop();
           log(`error: ${outcomes[outcomes.length - 1].error}`);
-          if (bar) bar.start(ordered.length, finished, { file: '', detail: '' });
+          if (bar) bar.start(ordered.length, finished, { file: '', detail: '', done: finished });
         }
       });
       core.queue.restrictTo(byJob.keys());
