@@ -119,7 +119,11 @@ describe('two restores at once in one process', () => {
 
   it('a job cancelled while it waits for the engine stops at once; the other finishes', async () => {
     const ac = new AbortController();
-    const a = runRestore(req('p0.png', 'c0.png', 12));
+    // b starts only once a is inside the engine (else, on a busy machine, b could take the lock first and never wait)
+    let inside!: () => void;
+    const aInside = new Promise<void>((r) => (inside = r));
+    const a = runRestore(req('p0.png', 'c0.png', 12), { onProgress: () => inferenceLock.busy && inside() });
+    await aInside;
     const b = runRestore(req('p1.png', 'c1.png'), { signal: ac.signal, onProgress: (p) => p.message === WAITING_FOR_ENGINE && ac.abort() });
     await expect(b).rejects.toSatisfy(isCancel);
     expect(inferenceLock.busy).toBe(true); // a is still inside
