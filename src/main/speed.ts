@@ -149,11 +149,15 @@ export function recordSamples(table: SpeedTable, samples: SpeedSample[], at = ne
  * ran once). Null when nothing was measured there.
  */
 export function measuredSpeed(table: SpeedTable, modelId: string, setting: Settings['provider'] | string, precisionSetting: string = 'fp32'): number | null {
-  // A concrete pair is its own run until it ran (int8 only runs on the cpu; auto precision is unknown until then).
-  const concrete = setting === 'auto' ? null : precisionSetting === 'fp32' ? setting : precisionSetting === 'int8' && setting === 'cpu' ? 'cpu+int8' : null;
-  const run = table.resolved[resolvedKey(modelId, setting, precisionSetting)] ?? concrete;
-  if (!run) return null;
-  return table.entries[`${modelId}|${run}`]?.ms ?? null;
+  const resolved = table.resolved[resolvedKey(modelId, setting, precisionSetting)];
+  if (resolved) return table.entries[`${modelId}|${resolved}`]?.ms ?? null;
+  // Not run yet with this pair: a concrete provider is its own run; int8 runs only on the cpu; precision auto there
+  // is the int8 speed when one was measured (auto chose int8 before), else the float one.
+  if (setting === 'auto') return null;
+  const at = (run: string) => table.entries[`${modelId}|${run}`]?.ms ?? null;
+  if (precisionSetting === 'fp32') return at(setting);
+  if (precisionSetting === 'int8') return setting === 'cpu' ? at('cpu+int8') : null;
+  return (setting === 'cpu' ? at('cpu+int8') : null) ?? at(setting);
 }
 
 type Speed = Pick<ModelInfo, 'msPerCall128' | 'msPerCall128Source'>;

@@ -74,7 +74,9 @@ describe('measured denoiser speed', () => {
     const m = await model(core, 'tiny-x4');
     expect(m.msPerCall128Source).toBe('measured');
     expect(m.msPerCall128).toBeCloseTo(want, 1);
-    expect(core.settings.getSpeed().resolved['tiny-x4|auto']).toBe(info.provider);
+    // the (provider, precision) setting pair remembers its run: auto | auto (the default precision) -> what ran
+    expect(core.settings.get().precision).toBe('auto');
+    expect(core.settings.getSpeed().resolved['tiny-x4|auto|auto']).toBe(info.provider); // tiny-x4 has no int8: fp32
     if (info.provider === 'cpu') expect(m).toMatchObject({ msPerCall128Cpu: m.msPerCall128, msPerCall128CpuSource: 'measured' });
     // Not a setting: the renderer's settings never carry it.
     const s = await core.dispatch('settings.get', {});

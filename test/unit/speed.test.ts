@@ -114,6 +114,8 @@ describe('running estimate', () => {
     expect(measuredSpeed(t, 'natural-x4', 'auto')).toBe(15); // fp32 (the old key)
     expect(measuredSpeed(t, 'natural-x4', 'cpu', 'int8')).toBe(10); // a concrete pair is its own run
     expect(measuredSpeed(t, 'natural-x4', 'webgpu', 'int8')).toBeNull(); // int8 runs only on the cpu: unknown until it ran
+    expect(measuredSpeed(t, 'natural-x4', 'cpu', 'auto')).toBe(10); // not run as (cpu, auto): the int8 speed measured here
+    expect(measuredSpeed(recordSamples(emptySpeedTable(), speedSamples(diffusionInfo()), 'a'), 'natural-x4', 'cpu', 'auto')).toBe(15); // else the float one
     // precision auto that ran fp32 (a package without int8) resolves to the fp32 entry
     const u = recordSamples(emptySpeedTable(), speedSamples(diffusionInfo({ precision: { setting: 'auto', precision: 'fp32' } })), 'c');
     expect(measuredSpeed(u, 'natural-x4', 'auto', 'auto')).toBe(15);
