@@ -8,11 +8,11 @@
  * Protocol (as src/engine/providers/child.ts): the child sends { ready: true }, gets one StepChildRequest,
  * answers { ok: true, result: StepJobResult[] } or { ok: false, error } and exits.
  */
-import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { askChild, IsolatedError } from '../../src/engine/providers/isolated';
 
 export interface StepJob {
   width: number;
@@ -118,36 +118,13 @@ async function handle(req: StepChildRequest): Promise<StepJobResult[]> {
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Fork this file (through tsx from source, or the bundled step-child.js) with `env` and run `req`. */
-export function runStepChild(req: StepChildRequest, o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<StepJobResult[]> {
-  const js = join(here, 'step-child.js');
-  const useJs = existsSync(js);
-  const child = fork(useJs ? js : join(here, 'step-child.ts'), ['--child'], {
-    execArgv: useJs ? [] : ['--import', 'tsx'],
-    env: o.env ?? process.env,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    let done = false;
-    const finish = (f: () => void) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      f();
-    };
-    const timer = setTimeout(() => {
-      finish(() => reject(new Error(`step child timed out after ${Math.round((o.timeoutMs ?? 600_000) / 1000)} s; stderr: ${stderr.slice(-500)}`)));
-      child.kill('SIGKILL');
-    }, o.timeoutMs ?? 600_000);
-    child.on('message', (m: { ready?: boolean; ok?: boolean; result?: StepJobResult[]; error?: string }) => {
-      if (m.ready) return void child.send(req);
-      finish(() => (m.ok ? resolve(m.result!) : reject(new Error(`${m.error}; stderr: ${stderr.slice(-500)}`))));
-    });
-    child.on('exit', (code, sig) => finish(() => reject(new Error(`step child exited (${sig ?? code}); stderr: ${stderr.slice(-800)}`))));
-    child.on('error', (e) => finish(() => reject(e)));
-  });
+/** Fork this file (through tsx from source, or the bundled step-child.js) with `env` and run `req` (askChild). */
+export async function runStepChild(req: StepChildRequest, o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<StepJobResult[]> {
+  try {
+    return await askChild<StepJobResult[]>(join(here, 'step-child'), req, 'step child', { args: ['--child'], env: o.env, timeoutMs: o.timeoutMs ?? 600_000 });
+  } catch (e) {
+    throw e instanceof IsolatedError ? new Error(`${e.message}; stderr: ${e.stderr.slice(-800)}`) : e;
+  }
 }
 
 if (process.argv.includes('--child') && process.send) {

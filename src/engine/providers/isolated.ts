@@ -80,14 +80,15 @@ export class IsolatedError extends Error {
 const here = dirname(fileURLToPath(import.meta.url));
 
 /**
- * Fork child.ts (through tsx when running from source) with `env`, send `req`, resolve with its result.
- * Rejects with one line (and the child's stderr tail) when the child fails, crashes or times out.
+ * Fork `script` — its `.js` beside it when bundled, else the `.ts` through tsx — with `args` and `env`; once it says
+ * `{ready}`, send `req`; resolve with its `{ok, result}`. Rejects with an IsolatedError (one line, the child's stderr
+ * tail kept on it) when the child answers an error, exits first, fails to start or runs past `timeoutMs`.
+ * `what` names the request in those lines.
  */
-export function runIsolated<T = unknown>(req: IsolatedRequest, o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<T> {
-  const js = join(here, 'child.js');
-  const ts = join(here, 'child.ts');
+export function askChild<T>(script: string, req: unknown, what: string, o: { args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<T> {
+  const js = `${script}.js`;
   const useJs = existsSync(js);
-  const child = fork(useJs ? js : ts, [], {
+  const child = fork(useJs ? js : `${script}.ts`, o.args ?? [], {
     execArgv: useJs ? [] : ['--import', 'tsx'],
     env: o.env ?? process.env,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -105,14 +106,19 @@ export function runIsolated<T = unknown>(req: IsolatedRequest, o: { env?: NodeJS
       f();
     };
     const timer = setTimeout(() => {
-      finish(() => reject(new IsolatedError(`${req.op} timed out after ${Math.round((o.timeoutMs ?? 300_000) / 1000)} s`, stderr, null)));
+      finish(() => reject(new IsolatedError(`${what} timed out after ${Math.round(o.timeoutMs / 1000)} s`, stderr, null)));
       child.kill('SIGKILL');
-    }, o.timeoutMs ?? 300_000);
+    }, o.timeoutMs);
     child.on('message', (m: { ready?: boolean; ok?: boolean; result?: unknown; error?: string }) => {
-      if (m.ready) return void child.send(req);
+      if (m.ready) return void child.send(req as never);
       finish(() => (m.ok ? resolve(m.result as T) : reject(new IsolatedError(m.error ?? 'failed', stderr, null))));
     });
-    child.on('exit', (code, signal) => finish(() => reject(new IsolatedError(`child exited (${signal ?? code}) before answering ${req.op}`, stderr, code))));
+    child.on('exit', (code, signal) => finish(() => reject(new IsolatedError(`child exited (${signal ?? code}) before answering ${what}`, stderr, code))));
     child.on('error', (e) => finish(() => reject(new IsolatedError(e.message, stderr, null))));
   });
+}
+
+/** Run `req` in child.ts with `env` (askChild). */
+export function runIsolated<T = unknown>(req: IsolatedRequest, o: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<T> {
+  return askChild<T>(join(here, 'child'), req, req.op, { env: o.env, timeoutMs: o.timeoutMs ?? 300_000 });
 }
