@@ -46,6 +46,12 @@ export function addCounters(into: Counters, c: Counters): void {
   into.msPolicy += c.msPolicy;
 }
 
+/** True when a call's `members` are lanes 0 … b−1 in order: their slots already are the batch input, no gather. */
+export function inSlotOrder(members: readonly number[]): boolean {
+  for (let i = 0; i < members.length; i++) if (members[i] !== i) return false;
+  return true;
+}
+
 export interface Denoiser {
   /** Lane i's x buffer (slot i of the batch input). */
   xSlot(i: number): Float32Array;
@@ -97,8 +103,7 @@ export function makeDenoiser(model: ModelPackage, g: { lanes: number; tw: number
     },
     async run(lanes, members, ab) {
       const b = members.length;
-      let identity = true;
-      for (let i = 0; i < b; i++) if (members[i] !== i) identity = false;
+      const identity = inSlotOrder(members);
       if (!identity) {
         xG ??= new Float32Array(B * chw);
         cG ??= new Float32Array(B * chw);

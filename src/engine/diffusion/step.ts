@@ -19,7 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Counters } from './denoiser';
+import { inSlotOrder, type Counters } from './denoiser';
 import type { ModelPackage } from './models';
 import type { Lane } from './samplers';
 import { buildStepGraph, COEF, deviceNoiseKey, STEP_IO, type StepNoise } from './stepgraph';
@@ -144,8 +144,7 @@ export function makeFusedDenoiser(model: ModelPackage, session: ort.InferenceSes
     },
     async run(lanes, members, ab) {
       const b = members.length;
-      let identity = true;
-      for (let i = 0; i < b; i++) if (members[i] !== i) identity = false;
+      const identity = inSlotOrder(members);
       if (!identity) {
         gx ??= buf();
         gx0 ??= buf();
