@@ -105,8 +105,8 @@ export class JobQueue extends EventEmitter<QueueEvents> {
   }
 
   /** The restriction to `only` as SQL (one text, so one statement) and its argument. */
-  private onlyClause(): { sql: string; args: string[] } {
-    return this.only ? { sql: ` AND id IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(this.only)] } : { sql: '', args: [] };
+  private onlyClause(idColumn = 'id'): { sql: string; args: string[] } {
+    return this.only ? { sql: ` AND ${idColumn} IN (SELECT value FROM json_each(?))`, args: [JSON.stringify(this.only)] } : { sql: '', args: [] };
   }
 
   /**
@@ -276,8 +276,8 @@ export class JobQueue extends EventEmitter<QueueEvents> {
       const limit = this.pipelineDepth();
       while (this.active.size < limit) {
         if ([...this.active.values()].some((a) => a.solo)) break;
-        const only = this.onlyClause();
-        const next = stmt(this.db, `SELECT j.id, j.params, p.width, p.height FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id WHERE j.state = 'queued'${only.sql.replace(' id IN', ' j.id IN')} ORDER BY j.kind = 'preview' DESC, j.id ASC LIMIT 1`).get(...only.args) as
+        const only = this.onlyClause('j.id');
+        const next = stmt(this.db, `SELECT j.id, j.params, p.width, p.height FROM jobs j LEFT JOIN photos p ON p.id = j.photo_id WHERE j.state = 'queued'${only.sql} ORDER BY j.kind = 'preview' DESC, j.id ASC LIMIT 1`).get(...only.args) as
           | { id: number; params: string; width: number | null; height: number | null }
           | undefined;
         if (!next) break;
