@@ -20,12 +20,12 @@
  * (VK_ICD_FILENAMES, LD_LIBRARY_PATH for the loader) are read when onnxruntime starts, so they must be
  * set before the process that loads it starts: `softwareVulkanEnv()` builds them for a child process.
  */
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { median } from './stats';
+import { privateRuntimeDir } from './runtime-dir';
 import { denoiserFeeds, policyFeeds as policyFeedsOf } from './diffusion/feeds';
 import { Rng } from './diffusion/rng';
 import type { ModelPackage } from './diffusion/models';
@@ -514,7 +514,7 @@ export function softwareVulkanEnv(base: NodeJS.ProcessEnv = process.env, icd = S
   delete env.VK_DRIVER_FILES;
   const icdDir = dirname(icd);
   if (!vulkanStatus(env).loader && existsSync(join(icdDir, 'libvulkan.so.1'))) env.LD_LIBRARY_PATH = [icdDir, base.LD_LIBRARY_PATH].filter(Boolean).join(delimiter);
-  if (!env.XDG_RUNTIME_DIR || !existsSync(env.XDG_RUNTIME_DIR)) env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'daguerre-xdg-')); // mkdtemp makes it 0700
+  if (!env.XDG_RUNTIME_DIR || !existsSync(env.XDG_RUNTIME_DIR)) env.XDG_RUNTIME_DIR = privateRuntimeDir(); // 0700, one per process
   return env;
 }
 

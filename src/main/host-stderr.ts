@@ -9,9 +9,7 @@
  * result and `--json`, `daguerre doctor`), so these lines do not reach the terminal; the last few are kept
  * for diagnosis. Everything else the host writes is passed on unchanged, line by line.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { privateRuntimeDir } from '../engine/runtime-dir';
 
 const NOISE = [
   /^error: XDG_RUNTIME_DIR is invalid or not set/,
@@ -77,13 +75,3 @@ export function hostEnv(base: NodeJS.ProcessEnv = process.env, platform: string 
   return env;
 }
 
-let runtimeDir: string | null = null;
-/** One empty private folder per process (every host it starts shares it), removed when the process exits. */
-function privateRuntimeDir(): string {
-  if (!runtimeDir) {
-    const dir = mkdtempSync(join(tmpdir(), 'daguerre-xdg-')); // mkdtemp makes it 0700
-    runtimeDir = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return runtimeDir;
-}
