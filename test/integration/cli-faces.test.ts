@@ -5,27 +5,17 @@
  * faces/val face from ../shared at 20 px on a plain ground, which the detector finds and the face model restores.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { hasShared, SHARED_DATA, sharedSkipReason } from '../helpers/shared-data';
+import { runCli } from '../helpers/cli';
 
 const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/daguerre.mjs');
 let dir: string;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, DAGUERRE_HOME: path.join(dir, 'home'), DAGUERRE_MODELS: path.join(ROOT, 'test/fixtures/models') } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { DAGUERRE_HOME: path.join(dir, 'home'), DAGUERRE_MODELS: path.join(ROOT, 'test/fixtures/models') });
 
 interface FileJson {
   input: string;

@@ -6,29 +6,19 @@
  * (it ships an int8 denoiser that passed its gate) on a 16² input: one 64² tile.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import sharp from 'sharp';
 import { requirePrereq } from '../prereq';
+import { runCli } from '../helpers/cli';
 
 const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/daguerre.mjs');
 const MODELS = path.join(ROOT, 'models');
 const HAS_INT8 = requirePrereq('models/natural-x4 with its int8 denoiser', fs.existsSync(path.join(MODELS, 'natural-x4/denoiser-int8.onnx')), 'models/natural-x4/denoiser-int8.onnx not found');
 let dir: string;
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, DAGUERRE_HOME: path.join(dir, 'home'), DAGUERRE_MODELS: MODELS } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { DAGUERRE_HOME: path.join(dir, 'home'), DAGUERRE_MODELS: MODELS });
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-precision-'));

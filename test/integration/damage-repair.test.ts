@@ -6,7 +6,6 @@
  * fails its own file with one line, the other files are still done.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import sharp from 'sharp';
@@ -20,9 +19,9 @@ import type { ImageF32 } from '../../src/engine/image';
 import type { Photo } from '../../src/shared/types';
 import { tmpDir } from '../helpers/shared-data';
 import { waitJobFinished } from '../helpers/core';
+import { runCli } from '../helpers/cli';
 
 const ROOT = path.resolve(__dirname, '../..');
-const BIN = path.join(ROOT, 'bin/daguerre.mjs');
 const MODELS = path.join(ROOT, 'test/fixtures/models');
 const W = 48;
 const H = 40;
@@ -48,16 +47,7 @@ const readRgb = async (file: string) => {
   return { data: new Uint8Array(data), width: info.width, height: info.height };
 };
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, DAGUERRE_HOME: path.join(dir, 'home'), DAGUERRE_MODELS: MODELS } });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => runCli(args, { DAGUERRE_HOME: path.join(dir, 'home'), DAGUERRE_MODELS: MODELS });
 const restore = (inputs: string[], out: string, extra: string[] = []) =>
   cli(['restore', ...inputs, '-o', path.join(dir, out), '--method', 'tiny-x4', '--scale', '4', '--sampler', 'ddim:4', '--threads', '1', '--library', path.join(dir, `lib-${out}`), '--json', ...extra]);
 
